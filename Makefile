@@ -1,0 +1,62 @@
+# Every entry point of the project. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CHECKOV_VENV ?= .tools/checkov
+SERVICES := $(notdir $(wildcard services/*))
+SERVICE ?=
+ENV ?= dev
+PYTEST_ARGS ?=
+
+.PHONY: help setup test test-unit contract lint format catalog package up down deploy plan demo bench lock clean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z%_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+$(BIN)/.installed: requirements/dev.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements/dev.txt
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $@
+
+$(CHECKOV_VENV)/.installed: requirements/checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements/checkov.txt
+	touch $@
+
+setup: $(BIN)/.installed $(CHECKOV_VENV)/.installed ## Create the virtualenv and install everything pinned
+
+test: setup ## Run the whole suite: unit, contract, infrastructure, end to end
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-%: setup ## Run one service's unit tests, e.g. make test-thumbnailer
+	$(BIN)/pytest services/$*/tests $(PYTEST_ARGS)
+
+contract: setup ## Contract tests: schemas, examples, rule patterns, version compatibility
+	$(BIN)/pytest tests/contract $(PYTEST_ARGS)
+
+lint: setup ## ruff (lint + format check) and mypy on shared/ and the services
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy shared/media_shared $(foreach s,$(SERVICES),services/$(s)/$(subst -,_,$(s)))
+
+format: setup ## Apply ruff's fixes and formatting, and terraform fmt
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+	terraform fmt -recursive
+
+catalog: setup ## Render the event catalog to docs/events.md
+	$(BIN)/python -m tools.catalog --output docs/events.md
+
+lock: ## Re-pin requirements/dev.txt from pyproject's ranges (needs the network)
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet -e '.[dev]'
+	{ head -2 requirements/dev.txt; .lock-venv/bin/pip freeze --exclude-editable; } > requirements/dev.lock.tmp
+	mv requirements/dev.lock.tmp requirements/dev.txt && rm -rf .lock-venv
+
+clean: ## Remove build output (not the virtualenv)
+	rm -rf build .pytest_cache .mypy_cache .ruff_cache

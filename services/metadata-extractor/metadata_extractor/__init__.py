@@ -1,0 +1,1 @@
+"""The metadata-extractor service."""

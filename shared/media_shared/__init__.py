@@ -1,0 +1,36 @@
+"""The project's shared library, packaged into every Lambda: contracts, publishing, the consumer."""
+
+from media_shared.consumer import EventConsumer, InboundEvent, Logic
+from media_shared.envelope import Event, build_event, source_for
+from media_shared.exceptions import (
+    ConfigurationError,
+    InvalidEventError,
+    MediaPipelineError,
+    PermanentError,
+    PublishError,
+    UnknownSchemaError,
+)
+from media_shared.ids import asset_id
+from media_shared.publisher import EventPublisher
+from media_shared.schemas import EventSchema, SchemaCatalog
+from media_shared.settings import CommonSettings
+
+__all__ = [
+    "CommonSettings",
+    "ConfigurationError",
+    "Event",
+    "EventConsumer",
+    "EventPublisher",
+    "EventSchema",
+    "InboundEvent",
+    "InvalidEventError",
+    "Logic",
+    "MediaPipelineError",
+    "PermanentError",
+    "PublishError",
+    "SchemaCatalog",
+    "UnknownSchemaError",
+    "asset_id",
+    "build_event",
+    "source_for",
+]
