@@ -1,0 +1,68 @@
+"""Suite-wide guards and the capture of every event the tests publish.
+
+* No test reaches the network: sockets may connect to loopback only (moto servers started by the
+  infrastructure and end-to-end tests live there).
+* Every event that goes through ``EventPublisher.publish`` in any test is recorded, so the
+  contract tests can re-validate what each service really published (tests/contract).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from media_shared.envelope import Event
+from media_shared.publisher import EventPublisher
+from tests.support.capture import PUBLISHED
+
+_real_connect = socket.socket.connect
+
+
+def _is_loopback(address: Any) -> bool:
+    host = address[0] if isinstance(address, tuple) else address
+    if not isinstance(host, str):
+        return True  # AF_UNIX paths and the like
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _guarded_connect(self: socket.socket, address: Any) -> Any:
+    if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address):
+        raise OSError(f"tests may not reach the network (tried {address!r})")
+    return _real_connect(self, address)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_network() -> Iterator[None]:
+    socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+    yield
+    socket.socket.connect = _real_connect  # type: ignore[method-assign]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _capture_published() -> Iterator[list[dict[str, Any]]]:
+    real_publish = EventPublisher.publish
+
+    def publish(self: EventPublisher, events: Any) -> list[str]:
+        ids = real_publish(self, events)
+        PUBLISHED.extend(event.as_event() for event in events if isinstance(event, Event))
+        return ids
+
+    EventPublisher.publish = publish  # type: ignore[method-assign]
+    yield PUBLISHED
+    EventPublisher.publish = real_publish  # type: ignore[method-assign]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the published-events contract last, after every test that publishes."""
+    last = [item for item in items if "test_published_events" in item.nodeid]
+    rest = [item for item in items if "test_published_events" not in item.nodeid]
+    items[:] = rest + last

@@ -1,0 +1,45 @@
+"""Canonical example events from schemas/, loaded by one helper, with factories for variations."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+SCHEMAS = REPO / "schemas"
+
+
+def example(name: str, variant: str = "valid-basic", major: int = 1) -> dict[str, Any]:
+    """A fresh copy of ``schemas/events/<name>/examples/v<major>/<variant>.json``."""
+    path = SCHEMAS / "events" / name / "examples" / f"v{major}" / f"{variant}.json"
+    loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return copy.deepcopy(loaded)
+
+
+def with_data(event: dict[str, Any], **data: Any) -> dict[str, Any]:
+    """A copy of ``event`` with fields of ``detail.data`` replaced."""
+    changed = copy.deepcopy(event)
+    changed["detail"]["data"].update(data)
+    return changed
+
+
+def sqs_batch(*bodies: dict[str, Any] | str) -> dict[str, Any]:
+    """An SQS event source batch whose message bodies are ``bodies`` (dicts are JSON-encoded)."""
+    records = []
+    for number, body in enumerate(bodies, start=1):
+        records.append(
+            {
+                "messageId": f"message-{number}",
+                "receiptHandle": f"receipt-{number}",
+                "body": body if isinstance(body, str) else json.dumps(body),
+                "attributes": {"ApproximateReceiveCount": "1"},
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:media-test-queue",
+                "awsRegion": "us-east-1",
+            }
+        )
+    return {"Records": records}
