@@ -1,0 +1,1 @@
+"""Project tooling: packaging, the local stack, contracts, the catalog."""
