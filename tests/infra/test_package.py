@@ -1,0 +1,168 @@
+"""The Lambda artifacts tools/package.py builds: reproducible, complete, built for Lambda.
+
+The first run needs PyPI (pip fetches the manylinux wheels once; build/cache/deps keeps them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tools import package
+from tools.package import ARCHITECTURES, Artifact, PackagingError
+
+REPO = package.REPO
+SERVICES = package.service_names()
+IMAGE_SERVICES = ["ingest", "thumbnailer", "metadata-extractor"]
+ELF_MACHINE = {"x86_64": 0x3E, "arm64": 0xB7}  # e_machine in the ELF header
+
+
+@pytest.fixture(scope="module")
+def artifacts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Artifact]:
+    output = tmp_path_factory.mktemp("lambda")
+    return {name: package.build(name, output_dir=output) for name in SERVICES}
+
+
+def names_in(artifact: Artifact) -> set[str]:
+    with zipfile.ZipFile(artifact.path) as archive:
+        return set(archive.namelist())
+
+
+def test_every_service_folder_is_packaged() -> None:
+    assert set(SERVICES) == {"ingest", "thumbnailer", "metadata-extractor", "indexer"}
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_a_rebuild_is_byte_identical(
+    service: str, artifacts: dict[str, Artifact], tmp_path: Path
+) -> None:
+    # given an artifact already built
+    first = artifacts[service]
+    # when the same service is built again elsewhere
+    second = package.build(service, output_dir=tmp_path)
+    # then the bytes are the same, so Terraform's source_code_hash does not move
+    assert second.path.read_bytes() == first.path.read_bytes()
+    assert second.sha256 == first.sha256 == hashlib.sha256(first.path.read_bytes()).hexdigest()
+
+
+def test_the_zip_ignores_file_times_and_checkout_location(
+    artifacts: dict[str, Artifact], tmp_path: Path
+) -> None:
+    # given a copy of the sources in another place, every file with another modification time
+    checkout = tmp_path / "checkout"
+    for part in ("shared/media_shared", "schemas", "requirements", "services/indexer"):
+        shutil.copytree(REPO / part, checkout / part, ignore=shutil.ignore_patterns("__pycache__"))
+    for path in checkout.rglob("*"):
+        os.utime(path, (1_700_000_000, 1_700_000_000))
+    # when the indexer is built from the copy
+    copy = package.build("indexer", root=checkout, output_dir=tmp_path / "out")
+    # then it is the same artifact
+    assert copy.sha256 == artifacts["indexer"].sha256
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_entries_are_sorted_with_fixed_times_and_modes(
+    service: str, artifacts: dict[str, Artifact]
+) -> None:
+    with zipfile.ZipFile(artifacts[service].path) as archive:
+        infos = archive.infolist()
+    names = [info.filename for info in infos]
+    assert names == sorted(names)
+    assert {info.date_time for info in infos} == {(1980, 1, 1, 0, 0, 0)}
+    assert {info.external_attr >> 16 for info in infos} == {0o100644}
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_the_zip_has_the_handler_the_shared_library_and_the_schemas(
+    service: str, artifacts: dict[str, Artifact]
+) -> None:
+    names = names_in(artifacts[service])
+    pkg = service.replace("-", "_")
+    assert f"{pkg}/__init__.py" in names
+    assert f"{pkg}/handler.py" in names, "the Lambda entry point <pkg>.handler.lambda_handler"
+    assert "media_shared/__init__.py" in names
+    assert "media_shared/schemas/envelope/v1.json" in names
+    for schema in sorted((REPO / "schemas" / "events").glob("*/v*.json")):
+        relative = schema.relative_to(REPO / "schemas").as_posix()
+        assert f"media_shared/schemas/{relative}" in names
+    # and the pinned runtime dependencies of requirements/lambda.txt
+    assert "aws_lambda_powertools/__init__.py" in names
+    assert "jsonschema/__init__.py" in names
+    assert "aws_xray_sdk/__init__.py" in names
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_the_zip_leaves_boto3_to_the_runtime_and_carries_no_bytecode(
+    service: str, artifacts: dict[str, Artifact]
+) -> None:
+    names = names_in(artifacts[service])
+    top_level = {name.split("/", 1)[0] for name in names}
+    assert not {"boto3", "botocore", "s3transfer", "bin"} & top_level
+    assert not [n for n in top_level if n.startswith(("boto3-", "botocore-", "s3transfer-"))]
+    assert not [n for n in names if "__pycache__" in n or n.endswith((".pyc", ".pyo"))]
+
+
+@pytest.mark.parametrize("service", IMAGE_SERVICES)
+def test_image_services_carry_pillow_built_for_lambda_not_the_host(
+    service: str, artifacts: dict[str, Artifact]
+) -> None:
+    artifact = artifacts[service]
+    machine = ARCHITECTURES[artifact.architecture]
+    core = f"PIL/_imaging.cpython-312-{machine}-linux-gnu.so"
+    with zipfile.ZipFile(artifact.path) as archive:
+        assert core in archive.namelist(), "CPython 3.12 manylinux build of Pillow"
+        header = archive.read(core)[:20]
+    assert header[:4] == b"\x7fELF"
+    assert int.from_bytes(header[18:20], "little") == ELF_MACHINE[artifact.architecture]
+
+
+def test_the_indexer_does_not_carry_pillow(artifacts: dict[str, Artifact]) -> None:
+    assert not [n for n in names_in(artifacts["indexer"]) if n.startswith("PIL/")]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_the_architecture_is_the_one_the_service_terraform_declares(
+    service: str, artifacts: dict[str, Artifact]
+) -> None:
+    declared = package.declared_architecture(REPO / "services" / service / "infra")
+    assert artifacts[service].architecture == (declared or "x86_64")
+
+
+def test_the_architecture_is_read_from_the_variable_default(tmp_path: Path) -> None:
+    # given a variables.tf whose other variables, comments and validation mention other values
+    (tmp_path / "variables.tf").write_text(
+        """
+variable "runtime_arch_note" {
+  type    = string
+  default = "x86_64"
+}
+
+# variable "architecture" { default = "x86_64" }
+variable "architecture" {
+  description = "Lambda instruction set: \\"x86_64\\" or \\"arm64\\" {braces in a string}"
+  type        = string
+  default     = "arm64" // Graviton
+  validation {
+    condition     = contains(["x86_64", "arm64"], var.architecture)
+    error_message = "default = \\"x86_64\\" is not what this says."
+  }
+}
+""",
+        encoding="utf-8",
+    )
+    assert package.declared_architecture(tmp_path) == "arm64"
+
+
+def test_a_missing_architecture_variable_means_the_default(tmp_path: Path) -> None:
+    (tmp_path / "variables.tf").write_text('variable "memory" {\n  default = 256\n}\n')
+    assert package.declared_architecture(tmp_path) is None
+
+
+def test_an_unknown_service_names_the_ones_that_exist() -> None:
+    with pytest.raises(PackagingError, match=r"unknown service 'thumbnail'.*thumbnailer"):
+        package.build("thumbnail")
