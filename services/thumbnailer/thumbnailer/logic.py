@@ -1,0 +1,219 @@
+"""The thumbnailer: AssetIngested -> renditions in the derived bucket -> ThumbnailsGenerated.
+
+``generate_thumbnails`` is the service's logic, a plain function the handler hands to the shared
+EventConsumer and tests call directly. The image work is in ``thumbnailer.imaging`` (no AWS); the
+S3 side is the small ``S3Objects`` adapter around a boto3 client.
+
+Idempotent by construction: the keys depend only on the asset id and the size, the renditions are
+a deterministic function of the original's bytes and the settings, and the published event's id
+is derived from the facts and the triggering event. A duplicate delivery overwrites the same
+objects with the same bytes and republishes the same facts under the same event id.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import uuid
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, contextmanager
+from typing import IO, TYPE_CHECKING, Any, Final, Protocol
+
+from aws_lambda_powertools import Logger
+from botocore.exceptions import ClientError
+
+from media_shared import (
+    Event,
+    InboundEvent,
+    InvalidEventError,
+    PermanentError,
+    SchemaCatalog,
+    build_event,
+)
+from thumbnailer.imaging import RenderResult, Rendition, render
+from thumbnailer.settings import ThumbnailerSettings
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+HANDLES: Final = "AssetIngested"
+PUBLISHES: Final = "ThumbnailsGenerated"
+# A rendition's key names its asset, size and format, and an asset's original never changes, so
+# the bytes at a key only change if the quality setting does: cache for a year.
+CACHE_CONTROL: Final = "public, max-age=31536000, immutable"
+# Originals up to this size are held in memory, larger ones spill to /tmp.
+SPOOL_BYTES: Final = 64 * 1024 * 1024
+UPLOAD_WORKERS: Final = 4
+_EVENT_IDS: Final = uuid.uuid5(uuid.NAMESPACE_URL, "urn:media-pipeline:event-id")
+
+logger = Logger(child=True)
+
+
+class OriginalMissingError(PermanentError):
+    """The original an event names is not in the originals bucket (deleted, or never there)."""
+
+    reason = "original_missing"
+
+
+class UnexpectedBucketError(PermanentError):
+    """The event names an original outside the bucket this service reads."""
+
+    reason = "unexpected_bucket"
+
+
+class ObjectStore(Protocol):
+    """What the logic needs from storage (``S3Objects``, or a fake in tests)."""
+
+    def original(
+        self, bucket: str, key: str, version_id: str | None
+    ) -> AbstractContextManager[IO[bytes]]: ...
+
+    def put_renditions(self, bucket: str, renditions: Sequence[tuple[str, Rendition]]) -> None: ...
+
+
+class S3Objects:
+    """Reads originals and writes renditions with one boto3 S3 client."""
+
+    def __init__(
+        self,
+        client: S3Client,
+        *,
+        spool_bytes: int = SPOOL_BYTES,
+        upload_workers: int = UPLOAD_WORKERS,
+    ) -> None:
+        self.client = client
+        self.spool_bytes = spool_bytes
+        self.upload_workers = upload_workers
+
+    @contextmanager
+    def original(self, bucket: str, key: str, version_id: str | None) -> Iterator[IO[bytes]]:
+        """The original's bytes as a seekable file: in memory, or in /tmp past ``spool_bytes``."""
+        with tempfile.SpooledTemporaryFile(max_size=self.spool_bytes) as spool:
+            try:
+                self.client.download_fileobj(
+                    bucket, key, spool, ExtraArgs={"VersionId": version_id} if version_id else None
+                )
+            except ClientError as error:
+                code = str(error.response.get("Error", {}).get("Code", ""))
+                if code in {"404", "NoSuchKey", "NoSuchVersion"}:
+                    raise OriginalMissingError(
+                        f"original s3://{bucket}/{key} (version {version_id}) does not exist"
+                    ) from None
+                raise
+            spool.seek(0)
+            yield spool
+
+    def put_rendition(self, bucket: str, key: str, rendition: Rendition) -> None:
+        self.client.put_object(
+            Bucket=bucket,
+            Key=key,
+            Body=rendition.data,
+            ContentType=rendition.content_type,
+            CacheControl=CACHE_CONTROL,
+        )
+
+    def put_renditions(self, bucket: str, renditions: Sequence[tuple[str, Rendition]]) -> None:
+        """Write every rendition (in parallel); raises the first error after all have finished."""
+        if len(renditions) == 1:
+            key, rendition = renditions[0]
+            self.put_rendition(bucket, key, rendition)
+            return
+        with ThreadPoolExecutor(max_workers=self.upload_workers) as pool:
+            futures = [
+                pool.submit(self.put_rendition, bucket, key, rendition)
+                for key, rendition in renditions
+            ]
+        for future in futures:
+            future.result()
+
+
+def rendition_key(asset_id: str, rendition: Rendition) -> str:
+    return f"thumbnails/{asset_id}/{rendition.size}.{rendition.extension}"
+
+
+def stable_event_id(producer: str, name: str, causation_id: str | None, data: Any) -> str:
+    """The same facts caused by the same event always get the same event id (a UUID)."""
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return str(uuid.uuid5(_EVENT_IDS, f"{producer}\n{name}\n{causation_id}\n{canonical}"))
+
+
+def thumbnails_data(
+    asset_id: str, bucket: str, result: RenderResult, keys: Sequence[str]
+) -> dict[str, Any]:
+    """The ``data`` of ThumbnailsGenerated for ``result``'s renditions written at ``keys``."""
+    return {
+        "asset_id": asset_id,
+        "source_width": result.source_width,
+        "source_height": result.source_height,
+        "renditions": [
+            {
+                "size": rendition.size,
+                "bucket": bucket,
+                "key": key,
+                "width": rendition.width,
+                "height": rendition.height,
+                "format": rendition.format,
+                "content_type": rendition.content_type,
+                "bytes": len(rendition.data),
+            }
+            for rendition, key in zip(result.renditions, keys, strict=True)
+        ],
+    }
+
+
+def generate_thumbnails(
+    inbound: InboundEvent,
+    *,
+    settings: ThumbnailerSettings,
+    store: ObjectStore,
+    catalog: SchemaCatalog,
+) -> list[Event]:
+    """Render the asset's renditions, write them, and return the ThumbnailsGenerated to publish."""
+    if inbound.detail_type != HANDLES:
+        raise InvalidEventError(
+            f"the thumbnailer handles {HANDLES} events, not {inbound.detail_type}",
+            schema=inbound.detail_type,
+        )
+    data = inbound.data
+    asset_id = str(data["asset_id"])
+    original = data["original"]
+    if original["bucket"] != settings.originals_bucket:
+        raise UnexpectedBucketError(
+            f"original s3://{original['bucket']}/{original['key']} is not in the originals "
+            f"bucket {settings.originals_bucket}"
+        )
+    with store.original(original["bucket"], original["key"], original.get("version_id")) as source:
+        result = render(
+            source,
+            sizes=settings.sizes,
+            output=settings.format,
+            quality=settings.quality,
+            max_pixels=settings.max_image_pixels,
+        )
+    keys = [rendition_key(asset_id, rendition) for rendition in result.renditions]
+    store.put_renditions(settings.derived_bucket, list(zip(keys, result.renditions, strict=True)))
+    facts = thumbnails_data(asset_id, settings.derived_bucket, result, keys)
+    logger.info(
+        "thumbnails written",
+        extra={
+            "asset_id": asset_id,
+            "source_format": result.source_format,
+            "source_size": f"{result.source_width}x{result.source_height}",
+            "decoded_size": f"{result.decoded_width}x{result.decoded_height}",
+            "renditions": [f"{r.size}:{r.width}x{r.height}" for r in result.renditions],
+            "timings_ms": result.timings_ms,
+        },
+    )
+    causation_id = inbound.metadata.get("event_id")
+    producer = settings.common.service
+    return [
+        build_event(
+            catalog.latest(PUBLISHES),
+            producer=producer,
+            data=facts,
+            correlation_id=asset_id,
+            causation_id=causation_id,
+            event_id=stable_event_id(producer, PUBLISHES, causation_id, facts),
+        )
+    ]
