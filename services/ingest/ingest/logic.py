@@ -232,6 +232,8 @@ class Ingestor:
         return self.settings.common.service
 
     def __call__(self, inbound: InboundEvent) -> list[Event]:
+        # A correlation id left by the previous record must not label this one's logs.
+        self.logger.set_correlation_id(None)
         created = ObjectCreated.from_event(inbound.event)
         if created.bucket != self.settings.uploads_bucket:
             raise PermanentError(
@@ -441,9 +443,12 @@ class Ingestor:
                     self._correlate(asset)
                     self.logger.info("upload already rejected; republishing its AssetRejected")
                     return self._rejected_from_quarantine(created, key, found["Key"], head)
+        assets = ", ".join(
+            asset_id(created.bucket, key, created.version_id) for key in created.candidate_keys
+        )
         raise PermanentError(
-            f"s3://{created.bucket}/{created.decoded_key} (version {created.version_id}) no "
-            "longer exists and was neither ingested nor quarantined",
+            f"s3://{created.bucket}/{created.decoded_key} (version {created.version_id}, asset "
+            f"{assets}) no longer exists and was neither ingested nor quarantined",
             reason="missing",
         )
 

@@ -54,29 +54,33 @@ class ObjectCreated:
         """Read the event, or raise InvalidEventError saying what is wrong with it."""
         if event.get("source") != SOURCE:
             raise InvalidEventError(
-                f"expected source {SOURCE!r}, got {event.get('source')!r}", path="source"
+                f"S3 event: source must be {SOURCE!r}, got {event.get('source')!r}", path="source"
             )
         if event.get("detail-type") != DETAIL_TYPE:
             raise InvalidEventError(
-                f"expected detail-type {DETAIL_TYPE!r}, got {event.get('detail-type')!r}",
+                f"S3 event: detail-type must be {DETAIL_TYPE!r}, got {event.get('detail-type')!r}",
                 path="detail-type",
             )
         event_id = event.get("id")
         if not isinstance(event_id, str) or not event_id:
-            raise InvalidEventError("S3 event has no id", path="id")
+            raise InvalidEventError("S3 event: id is missing", path="id")
         detail = _mapping(event.get("detail"), "detail")
         bucket = _mapping(detail.get("bucket"), "detail/bucket")
         obj = _mapping(detail.get("object"), "detail/object")
         name = bucket.get("name")
         if not isinstance(name, str) or not name:
-            raise InvalidEventError("S3 event names no bucket", path="detail/bucket/name")
+            raise InvalidEventError(
+                "S3 event: detail/bucket/name is missing", path="detail/bucket/name"
+            )
         key = obj.get("key")
         if not isinstance(key, str) or not key:
-            raise InvalidEventError("S3 event names no object key", path="detail/object/key")
+            raise InvalidEventError(
+                "S3 event: detail/object/key is missing", path="detail/object/key"
+            )
         size = obj.get("size")
         if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
             raise InvalidEventError(
-                f"object size must be a non-negative integer, got {size!r}",
+                f"S3 event: detail/object/size must be a non-negative integer, got {size!r}",
                 path="detail/object/size",
             )
         time = event.get("time")

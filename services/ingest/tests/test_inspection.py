@@ -1,0 +1,94 @@
+"""Sniffing and checking bytes: the magic decides, Pillow confirms, nothing is held whole."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+
+import pytest
+
+from ingest.inspection import (
+    Sniffed,
+    UploadRejectedError,
+    inspect_image,
+    sniff,
+    spool,
+)
+from tests.support import images
+
+
+@pytest.mark.parametrize(
+    ("body", "fmt", "content_type"),
+    [
+        (images.jpeg(32, 24), "jpeg", "image/jpeg"),
+        (images.png(32, 24), "png", "image/png"),
+        (images.webp(32, 24), "webp", "image/webp"),
+        (images.animated("gif", 32, 24), "gif", "image/gif"),
+        (images.tiff(32, 24), "tiff", "image/tiff"),
+        (images.text_file(), None, "text/plain"),
+        (b"%PDF-1.7\n...", None, "application/pdf"),
+        (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00", None, "image/heic"),
+        (bytes(range(256)), None, None),
+    ],
+)
+def test_sniffing_reads_the_magic_bytes(
+    body: bytes, fmt: str | None, content_type: str | None
+) -> None:
+    assert sniff(body[:64]) == Sniffed(format=fmt, content_type=content_type)
+
+
+def test_spooling_hashes_counts_and_keeps_the_first_bytes(tmp_path: object) -> None:
+    body = images.jpeg(200, 150)
+    chunks = [body[i : i + 1000] for i in range(0, len(body), 1000)]
+
+    with spool(iter(chunks), limit=len(body), memory_bytes=4096) as spooled:
+        assert spooled.size == len(body)
+        assert spooled.sha256 == hashlib.sha256(body).hexdigest()
+        assert spooled.head == body[:64]
+        assert spooled.file.read() == body
+
+
+def test_spooling_stops_as_soon_as_the_limit_is_passed() -> None:
+    served: list[int] = []
+
+    def chunks() -> object:
+        for number in range(100):
+            served.append(number)
+            yield b"x" * 1000
+
+    with pytest.raises(UploadRejectedError) as raised:
+        spool(chunks(), limit=2500)  # type: ignore[arg-type]
+
+    assert raised.value.reason == "too_large"
+    assert len(served) == 3
+
+
+def test_a_sound_image_reports_its_header_dimensions() -> None:
+    info = inspect_image(
+        io.BytesIO(images.jpeg(300, 200)), sniff(b"\xff\xd8\xff"), max_pixels=10**8
+    )
+    assert (info.format, info.width, info.height) == ("jpeg", 300, 200)
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (images.truncated_jpeg(keep=0.5), "corrupt"),
+        (images.png(64, 48)[:200], "corrupt"),
+        (images.decompression_bomb_png(), "decompression_bomb"),
+        (images.text_file(), "unsupported_type"),
+    ],
+)
+def test_bad_bytes_are_rejected_with_the_right_reason(body: bytes, reason: str) -> None:
+    with pytest.raises(UploadRejectedError) as raised:
+        inspect_image(io.BytesIO(body), sniff(body[:64]), max_pixels=100_000_000)
+    assert raised.value.reason == reason
+
+
+def test_the_bomb_check_reads_only_the_header() -> None:
+    # 40000 x 40000 would need 1.6 GB decoded; the check answers from 200-odd bytes
+    body = images.decompression_bomb_png()
+    assert len(body) < 100_000
+    with pytest.raises(UploadRejectedError) as raised:
+        inspect_image(io.BytesIO(body), sniff(body), max_pixels=100_000_000)
+    assert "40000x40000" in raised.value.detail
