@@ -1,0 +1,143 @@
+"""``python -m tools.runtime``: run the deployed functions of a local stack until interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from types import FrameType
+
+from tools.runtime.artifacts import DEFAULT_ARTIFACT_DIRS
+from tools.runtime.endpoint import REPO, read_local_stack
+from tools.runtime.interpreter import InterpreterError
+from tools.runtime.runtime import DEFAULT_CONCURRENCY, LocalRuntime, RuntimeOptions, run
+
+DEFAULT_STATE = REPO / ".local" / "runtime.json"
+DEFAULT_LOGS = REPO / ".local" / "logs"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.runtime",
+        description="Run the Lambda functions deployed to a local (moto) endpoint against their "
+        "SQS queues, the way Lambda's event source mappings do.",
+    )
+    parser.add_argument(
+        "--endpoint", help="the local AWS endpoint (default: the one in .local/moto.json)"
+    )
+    parser.add_argument("--region", help="AWS region (default: .local/moto.json's, or us-east-1)")
+    parser.add_argument(
+        "--artifacts",
+        action="append",
+        type=Path,
+        help="folder of Lambda zips to match against CodeSha256 (repeatable; default build/lambda)",
+    )
+    parser.add_argument(
+        "--function", action="append", default=[], help="run only this function (repeatable)"
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=DEFAULT_CONCURRENCY,
+        help="batches in flight per mapping without ScalingConfig.MaximumConcurrency "
+        f"(default {DEFAULT_CONCURRENCY})",
+    )
+    parser.add_argument(
+        "--refresh", type=float, default=10.0, help="seconds between re-reads of the deployment"
+    )
+    parser.add_argument(
+        "--log-dir", type=Path, default=DEFAULT_LOGS, help="function logs, one file per function"
+    )
+    parser.add_argument("--state-file", type=Path, default=DEFAULT_STATE)
+    parser.add_argument(
+        "--echo-logs", action="store_true", help="also print the functions' own log lines"
+    )
+    args = parser.parse_args(argv)
+    if args.concurrency < 1:
+        parser.error("--concurrency must be at least 1")
+    if args.refresh <= 0:
+        parser.error("--refresh must be positive")
+    if args.endpoint is None:
+        try:
+            stack = read_local_stack()
+        except ValueError as error:
+            parser.error(str(error))
+        if stack is None:
+            parser.error("no --endpoint and no .local/moto.json: start the stack with `make up`")
+        if not stack.running:
+            parser.error(f"the local stack in {stack.path} is not running: `make up` again")
+        args.endpoint = stack.endpoint
+        args.region = args.region or stack.region
+    args.region = args.region or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(message)s",
+        datefmt="%H:%M:%S",
+        stream=sys.stderr,
+    )
+    options = RuntimeOptions(
+        endpoint=args.endpoint,
+        region=args.region,
+        artifact_dirs=tuple(args.artifacts or DEFAULT_ARTIFACT_DIRS),
+        log_dir=args.log_dir,
+        default_concurrency=args.concurrency,
+        functions=tuple(args.function),
+        echo_function_logs=args.echo_logs,
+    )
+    stop = threading.Event()
+    signals = {"count": 0}
+
+    def on_signal(number: int, _frame: FrameType | None) -> None:
+        signals["count"] += 1
+        if signals["count"] > 1:
+            logging.getLogger("tools.runtime").warning("second signal: exiting now")
+            os._exit(130)
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+
+    def record(runtime: LocalRuntime) -> None:
+        state = {
+            "pid": os.getpid(),
+            "endpoint": args.endpoint,
+            "started_at": started,
+            "log_dir": str(args.log_dir),
+            "mappings": runtime.describe(),
+        }
+        args.state_file.parent.mkdir(parents=True, exist_ok=True)
+        temporary = args.state_file.with_suffix(".tmp")
+        temporary.write_text(json.dumps(state, indent=2), encoding="utf-8")
+        temporary.replace(args.state_file)
+
+    started = time.time()
+    logging.getLogger("tools.runtime").info(
+        "local runtime on %s (function logs in %s); Ctrl-C to stop", args.endpoint, args.log_dir
+    )
+    try:
+        return run(options, stop, refresh_seconds=args.refresh, on_started=record)
+    except InterpreterError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    finally:
+        try:
+            state = json.loads(args.state_file.read_text(encoding="utf-8"))
+            if state.get("pid") == os.getpid():
+                args.state_file.unlink()
+        except (OSError, ValueError):
+            pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,307 @@
+"""The local runtime: every deployed SQS event source mapping, run concurrently, as packaged.
+
+Reads what Terraform deployed to the endpoint (mappings and function configurations), finds each
+function's artifact by its CodeSha256, extracts it, and runs one :class:`MappingPoller` per
+mapping over a pool of warm workers per function. ``refresh`` re-reads the deployment: a new
+mapping starts, a removed one stops, a function whose code or configuration changed gets new
+workers on the new artifact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import platform
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+
+from tools.runtime.artifacts import (
+    DEFAULT_ARTIFACT_DIRS,
+    DEFAULT_CODE_ROOT,
+    ArtifactError,
+    download,
+    extract,
+    find_artifact,
+)
+from tools.runtime.discovery import Function, Mapping, discover
+from tools.runtime.interpreter import DEFAULT_VENV_ROOT, lambda_venv
+from tools.runtime.invoker import LOCAL_CREDENTIALS, FunctionLog, FunctionPool, lambda_environment
+from tools.runtime.poller import BatchOutcome, MappingPoller
+
+if TYPE_CHECKING:
+    from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_sqs import SQSClient
+
+LOG = logging.getLogger("tools.runtime")
+DEFAULT_CONCURRENCY = 2
+_MACHINES = {"x86_64": {"x86_64", "amd64"}, "arm64": {"arm64", "aarch64"}}
+
+
+class RuntimeSetupError(RuntimeError):
+    """A deployed function cannot be run locally (no interpreter, no matching artifact, ...)."""
+
+
+@dataclass(frozen=True)
+class RuntimeOptions:
+    endpoint: str
+    region: str = "us-east-1"
+    artifact_dirs: tuple[Path, ...] = DEFAULT_ARTIFACT_DIRS
+    code_root: Path = DEFAULT_CODE_ROOT
+    venv_root: Path = DEFAULT_VENV_ROOT
+    log_dir: Path | None = None
+    default_concurrency: int = DEFAULT_CONCURRENCY
+    functions: tuple[str, ...] = ()
+    echo_function_logs: bool = False
+
+
+def clients(endpoint: str, region: str) -> tuple[LambdaClient, SQSClient]:
+    session = boto3.session.Session(
+        aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=LOCAL_CREDENTIALS["AWS_SESSION_TOKEN"],
+        region_name=region,
+    )
+    config = Config(max_pool_connections=50, retries={"mode": "standard", "max_attempts": 5})
+    return (
+        session.client("lambda", endpoint_url=endpoint, config=config),
+        session.client("sqs", endpoint_url=endpoint, config=config),
+    )
+
+
+def _fingerprint(function: Function) -> str:
+    material = json.dumps(asdict(function), sort_keys=True, default=str)
+    return hashlib.sha256(material.encode()).hexdigest()[:16]
+
+
+class LocalRuntime:
+    """Runs every mapping of one endpoint until stopped."""
+
+    def __init__(
+        self, options: RuntimeOptions, on_batch: Callable[[BatchOutcome], None] | None = None
+    ) -> None:
+        self.options = options
+        self.on_batch = on_batch
+        self.lambda_client, self.sqs = clients(options.endpoint, options.region)
+        self._pools: dict[str, FunctionPool] = {}
+        self._logs: dict[str, FunctionLog] = {}
+        self._pollers: dict[tuple[str, str], MappingPoller] = {}
+        self._lock = threading.Lock()
+        self._failed: dict[str, str] = {}
+
+    @property
+    def pollers(self) -> list[MappingPoller]:
+        with self._lock:
+            return list(self._pollers.values())
+
+    def _log_for(self, function: Function) -> FunctionLog:
+        if function.name not in self._logs:
+            path = None
+            if self.options.log_dir is not None:
+                path = self.options.log_dir / f"{function.name}.log"
+            echo = None
+            if self.options.echo_function_logs:
+                name = function.service
+
+                def echo(line: str) -> None:
+                    LOG.info("[%s] %s", name, line)
+
+            self._logs[function.name] = FunctionLog(path, echo)
+        return self._logs[function.name]
+
+    def task_root(self, function: Function) -> Path:
+        """The extracted artifact of the deployed code (RuntimeSetupError if none matches)."""
+        artifact = find_artifact(function.code_sha256, self.options.artifact_dirs)
+        if artifact is None and function.code_location:
+            fetched = self.options.code_root / "downloads" / f"{function.name}.zip"
+            artifact = download(function.code_location, fetched)
+        if artifact is None:
+            looked = ", ".join(str(d) for d in self.options.artifact_dirs)
+            raise RuntimeSetupError(
+                f"{function.name}: no artifact with the deployed CodeSha256 {function.code_sha256} "
+                f"in {looked}. The build and the deployment differ: run `make package` and "
+                f"`make up` again (the runtime only runs the code that was deployed)."
+            )
+        try:
+            return extract(artifact, function.code_sha256, self.options.code_root)
+        except (ArtifactError, OSError) as error:
+            raise RuntimeSetupError(f"{function.name}: {error}") from error
+
+    def pool_for(self, function: Function) -> FunctionPool:
+        key = f"{function.arn}#{_fingerprint(function)}"
+        if key in self._pools:
+            return self._pools[key]
+        machine = platform.machine().lower()
+        for arch in function.architectures:
+            if machine not in _MACHINES.get(arch, {arch}):
+                LOG.warning(
+                    "%s is built for %s and this machine is %s: compiled dependencies may not load",
+                    function.name,
+                    arch,
+                    machine,
+                )
+        python = lambda_venv(function.runtime, self.options.venv_root)
+        task_root = self.task_root(function)
+        environment = lambda_environment(
+            function,
+            task_root=task_root,
+            endpoint=self.options.endpoint,
+            region=self.options.region,
+        )
+        pool = FunctionPool(
+            function,
+            python=python,
+            task_root=task_root,
+            environment=environment,
+            log=self._log_for(function),
+        )
+        self._pools[key] = pool
+        return pool
+
+    def concurrency(self, mapping: Mapping) -> int:
+        cap = mapping.maximum_concurrency or self.options.default_concurrency
+        reserved = mapping.function.reserved_concurrency
+        return min(cap, reserved) if reserved is not None else cap
+
+    def discover(self) -> list[Mapping]:
+        mappings, notes = discover(self.lambda_client, self.sqs, self.options.functions)
+        for note in notes:
+            LOG.info("%s", note)
+        return mappings
+
+    def refresh(self) -> list[str]:
+        """Bring the running pollers in line with what is deployed; problems found, by function."""
+        mappings = self.discover()
+        wanted: dict[tuple[str, str], Mapping] = {
+            (m.uuid, _fingerprint(m.function) + repr(m)): m for m in mappings
+        }
+        problems: list[str] = []
+        with self._lock:
+            stale = [key for key in self._pollers if key not in wanted]
+        for key in stale:
+            with self._lock:
+                poller = self._pollers.pop(key)
+            LOG.info(
+                "%s: mapping %s changed or removed, stopping its poller", poller.service, key[0]
+            )
+            poller.stop()
+        self._close_unused_pools()
+        for key, mapping in wanted.items():
+            with self._lock:
+                if key in self._pollers:
+                    continue
+            if self.concurrency(mapping) <= 0:
+                LOG.info("%s: reserved concurrency 0, mapping not polled", mapping.function.name)
+                continue
+            try:
+                pool = self.pool_for(mapping.function)
+            except RuntimeSetupError as error:
+                message = str(error)
+                if self._failed.get(mapping.function.name) != message:
+                    LOG.error("%s", message)
+                self._failed[mapping.function.name] = message
+                problems.append(message)
+                continue
+            self._failed.pop(mapping.function.name, None)
+            poller = MappingPoller(
+                mapping,
+                sqs=self.sqs,
+                pool=pool,
+                region=self.options.region,
+                concurrency=self.concurrency(mapping),
+                on_batch=self.on_batch,
+            )
+            with self._lock:
+                self._pollers[key] = poller
+            poller.start()
+            LOG.info(
+                "%s: polling %s (batch %d, window %ds, concurrency %d, timeout %ds, "
+                "visibility %ds, %s) with %s",
+                mapping.function.service,
+                mapping.queue.name,
+                mapping.batch_size,
+                mapping.batching_window,
+                poller.concurrency,
+                mapping.function.timeout,
+                mapping.queue.visibility_timeout,
+                f"DLQ after {mapping.queue.max_receive_count} receives"
+                if mapping.queue.max_receive_count
+                else "no DLQ",
+                mapping.function.handler,
+            )
+        return problems
+
+    def _close_unused_pools(self) -> None:
+        with self._lock:
+            used = {id(p.pool) for p in self._pollers.values()}
+        for key in [k for k, pool in self._pools.items() if id(pool) not in used]:
+            self._pools.pop(key).close()
+
+    def describe(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "service": p.service,
+                "function": p.mapping.function.name,
+                "queue": p.mapping.queue.name,
+                "batch_size": p.mapping.batch_size,
+                "concurrency": p.concurrency,
+                "code_sha256": p.mapping.function.code_sha256,
+            }
+            for p in self.pollers
+        ]
+
+    def stop(self) -> None:
+        """Stop polling, let every batch in flight finish, then end every worker."""
+        with self._lock:
+            pollers, self._pollers = list(self._pollers.values()), {}
+        threads = [threading.Thread(target=p.stop) for p in pollers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        for pool in self._pools.values():
+            pool.close()
+        self._pools.clear()
+        for log in self._logs.values():
+            log.close()
+        self._logs.clear()
+
+
+def run(
+    options: RuntimeOptions,
+    stop: threading.Event,
+    *,
+    refresh_seconds: float = 10.0,
+    on_started: Callable[[LocalRuntime], None] | None = None,
+) -> int:
+    """Run until ``stop`` is set; 0, or 1 when nothing could be started."""
+    runtime = LocalRuntime(options)
+    try:
+        problems = runtime.refresh()
+        if not runtime.pollers and problems:
+            return 1
+        if not runtime.pollers:
+            LOG.warning(
+                "no SQS event source mappings on %s yet (run `make up`); waiting for some",
+                options.endpoint,
+            )
+        if on_started is not None:
+            on_started(runtime)
+        while not stop.wait(refresh_seconds):
+            try:
+                runtime.refresh()
+            except Exception as error:  # the endpoint may be restarting: keep what runs
+                LOG.warning("could not re-read the deployment: %s", error)
+            if on_started is not None:
+                on_started(runtime)
+        return 0
+    finally:
+        LOG.info("stopping: waiting for batches in flight")
+        runtime.stop()
+        LOG.info("stopped")
