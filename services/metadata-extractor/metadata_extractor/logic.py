@@ -1,0 +1,275 @@
+"""The metadata-extractor: AssetIngested -> read the original's headers -> MetadataExtracted.
+
+``extract_metadata`` is the service's logic, a plain function the handler hands to the shared
+EventConsumer and tests call directly. The image work is ``metadata_extractor.imaging`` (no AWS).
+
+The S3 side reads only what Pillow asks for: ``S3RangeFile`` is a seekable file over one object
+that fetches byte ranges on demand (64 KiB first, doubling while reads stay sequential, and
+pinned to the first response's ETag so every range comes from the same object). Headers and
+EXIF sit at the start of a file, so a 40 MB photograph costs one small GET, not a download;
+files whose frames must be walked (an animated GIF) are read in a few growing ranges.
+
+Idempotent: the output is a function of the original's bytes and the settings, and the event's
+id is derived from the facts and the triggering event, so a duplicate delivery republishes the
+same event.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import uuid
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import IO, TYPE_CHECKING, Any, Final, Protocol
+
+from aws_lambda_powertools import Logger
+from botocore.exceptions import ClientError
+
+from media_shared import (
+    Event,
+    InboundEvent,
+    InvalidEventError,
+    PermanentError,
+    SchemaCatalog,
+    build_event,
+)
+from metadata_extractor.imaging import extract
+from metadata_extractor.settings import MetadataExtractorSettings
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+HANDLES: Final = "AssetIngested"
+PUBLISHES: Final = "MetadataExtracted"
+FIRST_BLOCK: Final = 64 * 1024
+MAX_BLOCK: Final = 8 * 1024 * 1024
+_MISSING: Final = frozenset({"404", "NoSuchKey", "NoSuchVersion"})
+_CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
+_EVENT_IDS: Final = uuid.uuid5(uuid.NAMESPACE_URL, "urn:media-pipeline:event-id")
+
+logger = Logger(child=True)
+
+
+class OriginalMissingError(PermanentError):
+    """The original an event names is not in the originals bucket (deleted, or never there)."""
+
+    reason = "original_missing"
+
+
+class UnexpectedBucketError(PermanentError):
+    """The event names an original outside the bucket this service reads."""
+
+    reason = "unexpected_bucket"
+
+
+class OriginalReadError(Exception):
+    """Reading the original failed midway (transient, or the object changed): retry the event.
+
+    Deliberately not an OSError, so that Pillow cannot mistake it for a broken file.
+    """
+
+
+class S3RangeFile(io.RawIOBase):
+    """A read-only, seekable file over one S3 object, fetched in ranges as it is read."""
+
+    def __init__(
+        self,
+        client: S3Client,
+        bucket: str,
+        key: str,
+        version_id: str | None = None,
+        *,
+        first_block: int = FIRST_BLOCK,
+        max_block: int = MAX_BLOCK,
+    ) -> None:
+        super().__init__()
+        self.client = client
+        self.bucket = bucket
+        self.key = key
+        self.version_id = version_id
+        self.first_block = first_block
+        self.max_block = max_block
+        self.requests = 0
+        self.bytes_fetched = 0
+        self._ranges: list[tuple[int, bytes]] = []
+        self._position = 0
+        self._next_block = first_block
+        self._last_end = 0
+        self._etag: str | None = None
+        self.size = self._fetch_first()
+
+    # -- S3 ----------------------------------------------------------------------------------
+
+    def _get(self, start: int, end: int) -> dict[str, Any]:
+        arguments: dict[str, Any] = {
+            "Bucket": self.bucket,
+            "Key": self.key,
+            "Range": f"bytes={start}-{end - 1}",
+        }
+        if self.version_id:
+            arguments["VersionId"] = self.version_id
+        if self._etag:
+            arguments["IfMatch"] = self._etag
+        self.requests += 1
+        response: dict[str, Any] = self.client.get_object(**arguments)  # type: ignore[assignment]
+        return response
+
+    def _fetch_first(self) -> int:
+        try:
+            response = self._get(0, self.first_block)
+        except ClientError as error:
+            code = str(error.response.get("Error", {}).get("Code", ""))
+            if code in _MISSING:
+                raise OriginalMissingError(
+                    f"original s3://{self.bucket}/{self.key} (version {self.version_id}) "
+                    "does not exist"
+                ) from None
+            if code == "InvalidRange":  # an empty object has no byte 0
+                return 0
+            raise
+        self._etag = response.get("ETag")
+        data = response["Body"].read()
+        self._store(0, data)
+        match = _CONTENT_RANGE.match(str(response.get("ContentRange", "")))
+        return int(match[3]) if match else len(data)
+
+    def _store(self, start: int, data: bytes) -> None:
+        self.bytes_fetched += len(data)
+        self._ranges.append((start, data))
+        self._last_end = start + len(data)
+
+    def _fetch(self, start: int, wanted: int) -> None:
+        sequential = start == self._last_end
+        self._next_block = (
+            min(self.max_block, self._next_block * 2) if sequential else (self.first_block)
+        )
+        end = min(self.size, start + max(wanted, self._next_block))
+        try:
+            response = self._get(start, end)
+            data = response["Body"].read()
+        except Exception as error:
+            raise OriginalReadError(
+                f"reading s3://{self.bucket}/{self.key} bytes {start}-{end - 1} failed: {error}"
+            ) from error
+        self._store(start, data)
+
+    # -- io.RawIOBase ------------------------------------------------------------------------
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self.size}[whence]
+        if base + offset < 0:
+            raise ValueError("negative seek position")
+        self._position = base + offset
+        return self._position
+
+    def _cached(self, position: int) -> memoryview | None:
+        for start, data in self._ranges:
+            if start <= position < start + len(data):
+                return memoryview(data)[position - start :]
+        return None
+
+    def readinto(self, buffer: Any) -> int:
+        target = memoryview(buffer).cast("B")
+        filled = 0
+        while filled < len(target) and self._position < self.size:
+            available = self._cached(self._position)
+            if available is None:
+                self._fetch(self._position, len(target) - filled)
+                continue
+            count = min(len(available), len(target) - filled)
+            target[filled : filled + count] = available[:count]
+            filled += count
+            self._position += count
+        return filled
+
+
+class ObjectStore(Protocol):
+    """What the logic needs from storage (``S3Objects``, or a fake in tests)."""
+
+    def original(
+        self, bucket: str, key: str, version_id: str | None
+    ) -> AbstractContextManager[IO[bytes]]: ...
+
+
+class S3Objects:
+    """Opens originals as lazily read, seekable files with one boto3 S3 client."""
+
+    def __init__(self, client: S3Client, *, first_block: int = FIRST_BLOCK) -> None:
+        self.client = client
+        self.first_block = first_block
+
+    @contextmanager
+    def original(self, bucket: str, key: str, version_id: str | None) -> Iterator[IO[bytes]]:
+        raw = S3RangeFile(self.client, bucket, key, version_id, first_block=self.first_block)
+        try:
+            yield io.BufferedReader(raw, buffer_size=16 * 1024)
+        finally:
+            logger.debug(
+                "read the original in ranges",
+                extra={"size": raw.size, "fetched": raw.bytes_fetched, "requests": raw.requests},
+            )
+
+
+def stable_event_id(producer: str, name: str, causation_id: str | None, data: Any) -> str:
+    """The same facts caused by the same event always get the same event id (a UUID)."""
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return str(uuid.uuid5(_EVENT_IDS, f"{producer}\n{name}\n{causation_id}\n{canonical}"))
+
+
+def extract_metadata(
+    inbound: InboundEvent,
+    *,
+    settings: MetadataExtractorSettings,
+    store: ObjectStore,
+    catalog: SchemaCatalog,
+) -> list[Event]:
+    """Read the asset's metadata and return the MetadataExtracted to publish."""
+    if inbound.detail_type != HANDLES:
+        raise InvalidEventError(
+            f"the metadata-extractor handles {HANDLES} events, not {inbound.detail_type}",
+            schema=inbound.detail_type,
+        )
+    data = inbound.data
+    asset_id = str(data["asset_id"])
+    original = data["original"]
+    if original["bucket"] != settings.originals_bucket:
+        raise UnexpectedBucketError(
+            f"original s3://{original['bucket']}/{original['key']} is not in the originals "
+            f"bucket {settings.originals_bucket}"
+        )
+    with store.original(original["bucket"], original["key"], original.get("version_id")) as source:
+        metadata = extract(source, include_gps=settings.include_gps)
+    facts = metadata.as_data(asset_id)
+    logger.info(
+        "metadata extracted",
+        extra={
+            "asset_id": asset_id,
+            "format": metadata.format,
+            "size": f"{metadata.width}x{metadata.height}",
+            "skipped_tags": list(metadata.skipped_tags),
+            "gps_withheld": metadata.gps_withheld,
+        },
+    )
+    causation_id = inbound.metadata.get("event_id")
+    producer = settings.common.service
+    return [
+        build_event(
+            catalog.latest(PUBLISHES),
+            producer=producer,
+            data=facts,
+            correlation_id=asset_id,
+            causation_id=causation_id,
+            event_id=stable_event_id(producer, PUBLISHES, causation_id, facts),
+        )
+    ]
