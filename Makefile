@@ -63,3 +63,33 @@ lock: ## Re-pin requirements/dev.txt from pyproject's ranges (needs the network)
 
 clean: ## Remove build output (not the virtualenv)
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache
+
+# --- Lambda artifacts, the local stack, deploys (tools/package.py, tools/stack.py) ---
+# ENV goes to the driver only when given (command line or environment): without it, deploy/plan
+# target the local stack while `make up` runs, else AWS dev.
+STACK_ENV = $(if $(filter command environment,$(origin ENV)),--env $(ENV))
+STACK_LOCAL = $(if $(LOCAL),--local)
+
+package: setup ## Build Lambda zips in build/lambda: all, or SERVICE=<name>
+	$(BIN)/python -m tools.package $(SERVICE)
+
+package-%: setup ## Build one service's Lambda zip, e.g. make package-thumbnailer
+	$(BIN)/python -m tools.package $*
+
+up: setup ## Local stack: moto on loopback, every Terraform root applied to it (.local/)
+	$(BIN)/python -m tools.stack up
+
+down: ## Stop the local stack and remove its state
+	$(BIN)/python -m tools.stack down
+
+deploy: setup ## Plan + apply one service root: SERVICE=<name> [ENV=dev | LOCAL=1]
+	$(BIN)/python -m tools.stack deploy $(SERVICE) $(STACK_ENV) $(STACK_LOCAL)
+
+deploy-%: setup ## Deploy one service, e.g. make deploy-thumbnailer [ENV=dev | LOCAL=1]
+	$(BIN)/python -m tools.stack deploy $* $(STACK_ENV) $(STACK_LOCAL)
+
+plan: setup ## Plan one service root: SERVICE=<name> [ENV=dev | LOCAL=1]
+	$(BIN)/python -m tools.stack plan $(SERVICE) $(STACK_ENV) $(STACK_LOCAL)
+
+plan-%: setup ## Plan one service, e.g. make plan-indexer [ENV=dev | LOCAL=1]
+	$(BIN)/python -m tools.stack plan $* $(STACK_ENV) $(STACK_LOCAL)

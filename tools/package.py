@@ -174,26 +174,36 @@ def _block_body(text: str, header: re.Pattern[str]) -> str | None:
     raise PackagingError("unbalanced braces in a variable block")
 
 
-_ARCH_VARIABLE = re.compile(r'^\s*variable\s+"architecture"\s*\{', re.MULTILINE)
 # A top-level attribute of the block: nested blocks (validation) sit deeper and are removed first.
 _NESTED_BLOCK = re.compile(r"\{[^{}]*\}")
-_DEFAULT = re.compile(r'^\s*default\s*=\s*"(?P<value>[^"]*)"\s*$', re.MULTILINE)
+_DEFAULT = re.compile(
+    r'^\s*default\s*=\s*(?:"(?P<string>[^"]*)"|(?P<bare>[^\s"{\[]+))\s*$', re.MULTILINE
+)
 
 
-def declared_architecture(infra_dir: Path) -> str | None:
-    """The default of ``variable "architecture"`` in the root's variables.tf, if declared."""
+def variable_default(infra_dir: Path, name: str) -> str | None:
+    """The default of a root's ``variable "<name>"`` (a string, number or bool literal) in its
+    variables.tf, as text; None when the variable or a literal default is not there."""
     variables = infra_dir / "variables.tf"
     if not variables.is_file():
         return None
     text = _strip_hcl_comments(variables.read_text(encoding="utf-8"))
-    body = _block_body(text, _ARCH_VARIABLE)
+    header = re.compile(rf'^\s*variable\s+"{re.escape(name)}"\s*\{{', re.MULTILINE)
+    body = _block_body(text, header)
     if body is None:
         return None
     previous = None
     while previous != body:
         previous, body = body, _NESTED_BLOCK.sub("", body)
     match = _DEFAULT.search(body)
-    return match["value"] if match else None
+    if match is None:
+        return None
+    return match["string"] if match["string"] is not None else match["bare"]
+
+
+def declared_architecture(infra_dir: Path) -> str | None:
+    """The default of ``variable "architecture"`` in the root's variables.tf, if declared."""
+    return variable_default(infra_dir, "architecture")
 
 
 def architecture(service: Service) -> str:

@@ -1,0 +1,484 @@
+"""The local stack (moto on loopback with the real Terraform applied) and per-service deploys.
+
+    python -m tools.stack up                     moto + every root applied to it (make up)
+    python -m tools.stack down                   stop moto, forget the local state (make down)
+    python -m tools.stack deploy SERVICE [--env ENV | --local]    plan + apply one service root
+    python -m tools.stack plan SERVICE [--env ENV | --local]      plan one service root
+
+Where a deploy goes: ``--local`` (LOCAL=1) or ``--env local`` means the local stack; another
+``--env`` means AWS with ``infra/backends/<env>.s3.tfbackend``; with neither, the local stack if
+``make up`` is running, else AWS ``dev``.
+
+Local stack files live in ``$MEDIA_STACK_DIR`` (default .local/): moto.json (pid, port, endpoint),
+moto.log, and terraform/: data/<root>/ (each root's TF_DATA_DIR), backends/, logs/ (each root's
+terraform output), plans/ (the last deploy's plan, binary and JSON). Terraform state is the
+roots' own S3 backend, kept in a bucket on the moto server itself: the state lives and dies with
+the resources it describes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tools import package
+from tools.package import REPO
+from tools.terraform_env import (
+    DUMMY_CREDENTIALS,
+    LOCAL_DIR,
+    LOCAL_REGION,
+    STATE_BUCKET,
+    Root,
+    RootRunner,
+    StackError,
+    all_roots,
+    changed_addresses,
+    local_backend_config,
+    local_settings,
+    service_root,
+    terraform_settings,
+)
+
+BACKENDS = REPO / "infra" / "backends"
+MOTO_START_TIMEOUT = 20.0
+# What `down` removes from the stack directory (the provider cache and CLI config stay).
+_STACK_FILES = ("moto.json", "moto.log")
+_STACK_DIRS = ("terraform",)
+
+
+def stack_dir() -> Path:
+    configured = os.environ.get("MEDIA_STACK_DIR")
+    return Path(configured).resolve() if configured else LOCAL_DIR
+
+
+# --- the moto server ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Moto:
+    pid: int
+    port: int
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def is_running(self) -> bool:
+        return _is_moto_process(self.pid) and _answers(self.endpoint)
+
+
+def _is_moto_process(pid: int) -> bool:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return b"moto_server" in cmdline
+
+
+def _answers(endpoint: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=2) as response:
+            return bool(response.status == 200)
+    except (OSError, urllib.error.URLError):
+        return False
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def recorded_moto(directory: Path) -> Moto | None:
+    record = directory / "moto.json"
+    if not record.is_file():
+        return None
+    data = json.loads(record.read_text(encoding="utf-8"))
+    return Moto(pid=int(data["pid"]), port=int(data["port"]))
+
+
+def start_moto(directory: Path) -> tuple[Moto, bool]:
+    """The running moto server of this stack directory, started if needed; True if reused."""
+    existing = recorded_moto(directory)
+    if existing is not None and existing.is_running():
+        return existing, True
+    # tools.runtime.moto_server is moto_server without moto's own SQS -> Lambda delivery (it
+    # would need Docker): locally the Lambda poller is the local runtime (python -m tools.runtime).
+    launcher = [sys.executable, "-m", "tools.runtime.moto_server"]
+    if not (REPO / "tools" / "runtime" / "moto_server.py").is_file():
+        launcher = [str(Path(sys.executable).parent / "moto_server")]
+    directory.mkdir(parents=True, exist_ok=True)
+    port = _free_port()
+    with (directory / "moto.log").open("ab") as log:
+        process = subprocess.Popen(
+            [*launcher, "-H", "127.0.0.1", "-p", str(port)],
+            cwd=REPO,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # outlives `make up`; `make down` stops it
+        )
+    moto = Moto(pid=process.pid, port=port)
+    deadline = time.monotonic() + MOTO_START_TIMEOUT
+    while not _answers(moto.endpoint):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            log_text = (directory / "moto.log").read_text(errors="replace")[-2000:]
+            raise StackError(f"moto_server did not start on port {port}:\n{log_text}")
+        time.sleep(0.1)
+    record = {
+        "pid": moto.pid,
+        "port": moto.port,
+        "endpoint": moto.endpoint,
+        "region": LOCAL_REGION,
+        "log": str(directory / "moto.log"),
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    (directory / "moto.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    return moto, False
+
+
+def stop_moto(moto: Moto) -> bool:
+    """Stop the recorded server; only a process that is moto_server is ever signalled."""
+    if not _is_moto_process(moto.pid):
+        return False
+    os.kill(moto.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 5
+    while _is_moto_process(moto.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if _is_moto_process(moto.pid):
+        os.kill(moto.pid, signal.SIGKILL)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(moto.pid, os.WNOHANG)  # reap it if it happens to be our child
+    return True
+
+
+def ensure_state_bucket(endpoint: str) -> None:
+    import boto3
+
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name=LOCAL_REGION,
+        aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    )
+    existing = {bucket["Name"] for bucket in s3.list_buckets().get("Buckets", [])}
+    if STATE_BUCKET not in existing:
+        s3.create_bucket(Bucket=STATE_BUCKET)
+        s3.put_bucket_versioning(Bucket=STATE_BUCKET, VersioningConfiguration={"Status": "Enabled"})
+
+
+# --- one root, as a job (runs in a worker process: python-terraform reads os.environ) ----------
+
+
+@dataclass(frozen=True)
+class Job:
+    root: Root
+    env: Mapping[str, str]
+    data_dir: Path
+    backend_config: tuple[str, ...]
+    log: Path
+    init: bool = True
+    apply: bool = True
+
+
+@dataclass
+class Result:
+    root: str
+    ok: bool
+    seconds: dict[str, float] = field(default_factory=dict)
+    resources: int = 0
+    error: str = ""
+
+
+def run_job(job: Job) -> Result:
+    runner = RootRunner(job.root, job.env, job.data_dir)
+    result = Result(root=job.root.id, ok=False)
+    try:
+        if job.init:
+            result.seconds["init"] = runner.init(job.backend_config).seconds
+        if job.apply:
+            result.seconds["apply"] = runner.apply().seconds
+            result.resources = len(runner.resources())
+        result.ok = True
+    except StackError as error:
+        result.error = str(error)
+    finally:
+        job.log.parent.mkdir(parents=True, exist_ok=True)
+        with job.log.open("a", encoding="utf-8") as log:
+            for run in runner.runs:
+                log.write(f"$ terraform {run.command}  (exit {run.code}, {run.seconds:.1f} s)\n")
+                log.write(run.out)
+                log.write(run.err)
+    return result
+
+
+# --- up / down -------------------------------------------------------------------------------
+
+
+def _local_job(
+    root: Root, env: Mapping[str, str], moto: Moto, directory: Path, **flags: bool
+) -> Job:
+    backend = local_backend_config(moto.endpoint, root, directory / "terraform" / "backends")
+    return Job(
+        root=root,
+        env=env,
+        data_dir=directory / "terraform" / "data" / root.id,
+        backend_config=(str(backend),),
+        log=directory / "terraform" / "logs" / f"{root.id}.log",
+        **flags,
+    )
+
+
+def _raise_failures(results: Sequence[Result]) -> None:
+    failed = [r for r in results if not r.ok]
+    if failed:
+        detail = "\n\n".join(f"[{r.root}] {r.error}" for r in failed)
+        raise StackError(f"{len(failed)} root(s) failed:\n{detail}")
+
+
+def up(jobs: int = 4) -> int:
+    started = time.monotonic()
+    directory = stack_dir()
+    roots = [root for root in all_roots() if root.exists()]
+    missing = [root.id for root in all_roots() if not root.exists()]
+    if not roots or roots[0].id != "platform":
+        raise StackError("infra/platform has no Terraform yet: nothing to bring up")
+    platform, services = roots[0], roots[1:]
+    moto, reused = start_moto(directory)
+    print(f"moto: {moto.endpoint} (pid {moto.pid}, {'reused' if reused else 'started'})")
+    ensure_state_bucket(moto.endpoint)
+    for name in ("logs", "plans"):
+        shutil.rmtree(directory / "terraform" / name, ignore_errors=True)  # of the last run
+    env = terraform_settings(local_settings(os.environ, moto.endpoint))
+
+    results: dict[str, Result] = {}
+    artifacts: dict[str, package.Artifact] = {}
+    # A root without .terraform.lock.hcl makes init (re)install the provider into the shared
+    # plugin cache, which is not safe concurrently: init those one by one first (this writes
+    # their lock files). With a lock file, init only links from the cache, so the rest of the
+    # inits run in parallel, alongside the platform's apply.
+    inited: dict[str, Result] = {}
+    for root in roots:
+        if root is platform or not (root.directory / ".terraform.lock.hcl").is_file():
+            inited[root.id] = run_job(_local_job(root, env, moto, directory, apply=False))
+            _raise_failures([inited[root.id]])
+    with ProcessPoolExecutor(max_workers=max(1, min(jobs, len(services)) + 1)) as pool:
+        platform_apply = pool.submit(
+            run_job, _local_job(platform, env, moto, directory, init=False)
+        )
+        inits = {
+            root.id: pool.submit(run_job, _local_job(root, env, moto, directory, apply=False))
+            for root in services
+            if root.id not in inited
+        }
+        # Meanwhile, here: build the artifacts (nothing needs them until the services apply).
+        for root in services:
+            assert root.service is not None
+            artifacts[root.id] = package.build(root.service)
+        inited.update({root_id: future.result() for root_id, future in inits.items()})
+        results["platform"] = platform_apply.result()
+        _raise_failures([results["platform"], *inited.values()])
+        applies: dict[str, Future[Result]] = {
+            root.id: pool.submit(
+                run_job,
+                # artifact_path stays the roots' default: build/lambda/<service>.zip, as built.
+                _local_job(root, env, moto, directory, init=False),
+            )
+            for root in services
+        }
+        results.update({root_id: future.result() for root_id, future in applies.items()})
+    for root_id, result in results.items():
+        result.seconds["init"] = inited[root_id].seconds.get("init", 0.0)
+    _raise_failures(list(results.values()))
+    _print_up_summary(moto, results, artifacts, missing, time.monotonic() - started, directory)
+    return 0
+
+
+def _print_up_summary(
+    moto: Moto,
+    results: Mapping[str, Result],
+    artifacts: Mapping[str, package.Artifact],
+    missing: Sequence[str],
+    seconds: float,
+    directory: Path,
+) -> None:
+    print(f"\nlocal stack up in {seconds:.1f} s")
+    print(f"  endpoint   {moto.endpoint}   (export AWS_ENDPOINT_URL={moto.endpoint})")
+    print(f"  state      s3://{STATE_BUCKET}/<root>/terraform.tfstate on the moto server")
+    print(f"  logs       {directory / 'terraform' / 'logs'}")
+    print(f"\n  {'root':<20}{'resources':>10}{'init':>8}{'apply':>8}  artifact")
+    for root_id, result in results.items():
+        artifact = artifacts.get(root_id)
+        size = f"{artifact.size / 1024 / 1024:.1f} MiB" if artifact else ""
+        print(
+            f"  {root_id:<20}{result.resources:>10}"
+            f"{result.seconds.get('init', 0):>7.1f}s{result.seconds.get('apply', 0):>7.1f}s  {size}"
+        )
+    total = sum(result.resources for result in results.values())
+    print(f"  {'total':<20}{total:>10}")
+    if missing:
+        print(f"\n  not applied (no Terraform yet): {', '.join(missing)}")
+
+
+def down() -> int:
+    directory = stack_dir()
+    moto = recorded_moto(directory)
+    if moto is None:
+        print(f"no local stack recorded in {directory}")
+    elif stop_moto(moto):
+        print(f"moto stopped (pid {moto.pid}, port {moto.port})")
+    else:
+        print(f"moto (pid {moto.pid}) was not running")
+    for name in _STACK_FILES:
+        (directory / name).unlink(missing_ok=True)
+    for name in _STACK_DIRS:
+        shutil.rmtree(directory / name, ignore_errors=True)
+    print(f"local state removed from {directory}")
+    return 0
+
+
+# --- deploy / plan one service ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a deploy goes: the local stack, or an AWS environment."""
+
+    environment: str
+    moto: Moto | None = None
+
+    @property
+    def local(self) -> bool:
+        return self.moto is not None
+
+    def describe(self) -> str:
+        if self.moto is not None:
+            return f"the local stack at {self.moto.endpoint}"
+        return f"AWS, environment {self.environment!r} ({backend_file(self.environment)})"
+
+
+def backend_file(environment: str) -> Path:
+    return BACKENDS / f"{environment}.s3.tfbackend"
+
+
+def resolve_target(environment: str | None, local: bool) -> Target:
+    directory = stack_dir()
+    moto = recorded_moto(directory)
+    wants_local = local or environment == "local"
+    if wants_local or (environment is None and moto is not None):
+        if moto is None:
+            raise StackError(f"no local stack in {directory}: run `make up` first")
+        if not moto.is_running():
+            raise StackError(
+                f"{directory / 'moto.json'} records a local stack, but moto (pid {moto.pid}, port "
+                f"{moto.port}) is not running: `make down && make up` to recreate it, or pass "
+                "ENV=<environment> to deploy to AWS"
+            )
+        return Target(environment="local", moto=moto)
+    environment = environment or "dev"
+    if not backend_file(environment).is_file():
+        known = sorted(p.name.split(".")[0] for p in BACKENDS.glob("*.s3.tfbackend"))
+        raise StackError(
+            f"no backend configuration for environment {environment!r}: "
+            f"{backend_file(environment)} does not exist "
+            f"(environments with one: {', '.join(known) or 'none'})"
+        )
+    return Target(environment=environment)
+
+
+def _runner_for(root: Root, target: Target) -> tuple[RootRunner, Job]:
+    if target.moto is not None:
+        directory = stack_dir()
+        env = terraform_settings(local_settings(os.environ, target.moto.endpoint))
+        job = _local_job(root, env, target.moto, directory)
+    else:
+        if endpoint := os.environ.get("AWS_ENDPOINT_URL"):
+            print(f"warning: AWS_ENDPOINT_URL={endpoint} is set in this shell")
+        env = terraform_settings(os.environ)
+        env["TF_VAR_environment"] = target.environment
+        job = Job(
+            root=root,
+            env=env,
+            data_dir=LOCAL_DIR / "aws" / target.environment / root.id,
+            backend_config=(str(backend_file(target.environment)), f"key={root.state_key}"),
+            log=LOCAL_DIR / "aws" / target.environment / f"{root.id}.log",
+        )
+    return RootRunner(root, job.env, job.data_dir, stream=True), job
+
+
+def plan_or_deploy(service: str | None, environment: str | None, local: bool, apply: bool) -> int:
+    verb = "deploy" if apply else "plan"
+    if not service:
+        raise StackError(
+            f"which service? make {verb} SERVICE=<name>; the services are: "
+            + ", ".join(package.service_names())
+        )
+    root = service_root(service)
+    if not root.exists():
+        raise StackError(f"{root.directory} has no Terraform yet")
+    target = resolve_target(environment, local)
+    print(f"{verb} {service} to {target.describe()}")
+    artifact = package.build(service)
+    print(f"artifact: {artifact.describe()}")
+    runner, job = _runner_for(root, target)
+    runner.init(job.backend_config)
+    plans = (stack_dir() / "terraform" if target.local else job.data_dir) / "plans"
+    plan_file = plans / f"{root.id}.tfplan"
+    _, changes = runner.plan(plan_file)
+    document = runner.show_plan(plan_file)
+    changed = changed_addresses(document)
+    (plans / f"{root.id}.plan.json").write_text(json.dumps(document, indent=1), encoding="utf-8")
+    print(f"\n{len(changed)} resource(s) to change in {root.id}:")
+    for address, actions in sorted(changed.items()):
+        print(f"  {'/'.join(actions):<16} {address}")
+    if apply and changes:
+        runner.apply(plan_file)
+    elif apply:
+        print("nothing to apply")
+    return 0
+
+
+# --- command line ------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.stack", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    up_parser = commands.add_parser("up", help="start moto and apply every root to it")
+    up_parser.add_argument("--jobs", type=int, default=4, help="service roots applied at once")
+    commands.add_parser("down", help="stop moto and remove the local state")
+    for verb in ("deploy", "plan"):
+        sub = commands.add_parser(verb, help=f"{verb} one service root")
+        sub.add_argument("service", nargs="?", help="service name")
+        sub.add_argument("--env", default=None, help="AWS environment (default dev)")
+        sub.add_argument("--local", action="store_true", help="the local stack (make up)")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "up":
+            return up(jobs=args.jobs)
+        if args.command == "down":
+            return down()
+        return plan_or_deploy(args.service, args.env, args.local, apply=args.command == "deploy")
+    except (StackError, package.PackagingError) as error:
+        print(f"{args.command}: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
