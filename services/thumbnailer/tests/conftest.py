@@ -94,7 +94,7 @@ class Stack:
         asset = make_asset_id(UPLOADS, upload_key, None)
         key = f"originals/{asset}"
         self.s3.put_object(Bucket=ORIGINALS, Key=key, Body=data)
-        return ingested(asset, key, upload_key=upload_key, size=len(data))
+        return ingested(asset, key, upload_key=upload_key, size=max(1, len(data)))
 
     def _drain(self, queue_url: str) -> list[dict[str, Any]]:
         messages: list[dict[str, Any]] = []

@@ -1,0 +1,108 @@
+"""S3RangeFile: a seekable file over an S3 object that fetches only the ranges read (moto)."""
+
+from __future__ import annotations
+
+import io
+import random
+from typing import Any
+
+import pytest
+
+from metadata_extractor.imaging import extract
+from metadata_extractor.logic import (
+    FIRST_BLOCK,
+    OriginalMissingError,
+    OriginalReadError,
+    S3Objects,
+    S3RangeFile,
+)
+from tests.support import images
+
+
+def put(stack: Any, key: str, data: bytes) -> None:
+    stack.s3.put_object(Bucket=stack.originals, Key=key, Body=data)
+
+
+def test_reads_and_seeks_return_exactly_the_objects_bytes(stack: Any) -> None:
+    # given a 1 MiB object of random bytes
+    data = random.Random(7).randbytes(1024 * 1024)
+    put(stack, "originals/random", data)
+    file = io.BufferedReader(S3RangeFile(stack.s3, stack.originals, "originals/random"))
+    rng = random.Random(8)
+
+    # when it is read at random places, forwards and backwards
+    for _ in range(200):
+        where, count = rng.randrange(len(data) + 10), rng.randrange(1, 70_000)
+        whence = rng.choice((io.SEEK_SET, io.SEEK_END))
+        offset = where if whence == io.SEEK_SET else where - len(data) - 10
+
+        # then every read returns the object's bytes at that place (short only at the end)
+        position = file.seek(max(offset, -len(data)), whence)
+        assert file.read(count) == data[position : position + count]
+
+
+def test_extracting_a_large_photo_fetches_only_its_first_block(stack: Any) -> None:
+    # given a 24 MP camera JPEG of several megabytes
+    data = images.jpeg(6000, 4000, quality=95, exif=images.camera_exif(orientation=6))
+    assert len(data) > 10 * FIRST_BLOCK
+    put(stack, "originals/big", data)
+    raw = S3RangeFile(stack.s3, stack.originals, "originals/big")
+
+    # when its metadata is extracted through the range file
+    found = extract(io.BufferedReader(raw))
+
+    # then one GET of the first block was enough
+    assert (found.width, found.height, found.exif.make) == (4000, 6000, "FUJIFILM")
+    assert raw.requests == 1
+    assert raw.bytes_fetched == FIRST_BLOCK
+    assert raw.size == len(data)
+
+
+def test_reading_a_whole_file_uses_few_growing_ranges(stack: Any) -> None:
+    data = random.Random(9).randbytes(6 * 1024 * 1024)
+    put(stack, "originals/sequential", data)
+    raw = S3RangeFile(stack.s3, stack.originals, "originals/sequential")
+
+    assert io.BufferedReader(raw).read() == data
+    assert raw.requests <= 8
+    assert raw.bytes_fetched == len(data)
+
+
+def test_an_empty_object_is_a_file_of_no_bytes(stack: Any) -> None:
+    put(stack, "originals/empty", b"")
+
+    raw = S3RangeFile(stack.s3, stack.originals, "originals/empty")
+
+    assert raw.size == 0
+    assert io.BufferedReader(raw).read() == b""
+
+
+def test_a_missing_object_is_original_missing(stack: Any) -> None:
+    with pytest.raises(OriginalMissingError) as caught:
+        S3RangeFile(stack.s3, stack.originals, "originals/nothing-here")
+
+    assert caught.value.reason == "original_missing"
+
+
+def test_an_object_replaced_while_being_read_is_a_retryable_read_error(stack: Any) -> None:
+    # given a file opened on one version of an object
+    put(stack, "originals/moving", random.Random(1).randbytes(FIRST_BLOCK * 4))
+    file = io.BufferedReader(S3RangeFile(stack.s3, stack.originals, "originals/moving"))
+
+    # when the object is replaced before the rest is read
+    put(stack, "originals/moving", random.Random(2).randbytes(FIRST_BLOCK * 4))
+
+    # then reading on fails loudly (not as a corrupt image): the event will be retried
+    file.seek(FIRST_BLOCK * 2)
+    with pytest.raises(OriginalReadError):
+        file.read(10)
+    assert not issubclass(OriginalReadError, OSError)
+
+
+def test_s3_objects_opens_an_original_as_a_readable_file(stack: Any) -> None:
+    put(stack, "originals/photo", images.png(64, 48))
+
+    with S3Objects(stack.s3).original(stack.originals, "originals/photo", None) as source:
+        found = extract(source)
+
+    assert (found.format, found.width, found.height) == ("png", 64, 48)
