@@ -1,0 +1,76 @@
+"""The merge rules on their own: pure functions, no AWS."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import pytest
+
+from indexer.merge import Fact, derive, merge, normalise_time
+
+ASSET = "0123456789abcdef0123456789abcdef"
+
+
+def fact(attribute: str, time: str, event_id: str = "e", **data: Any) -> Fact:
+    return Fact(
+        asset_id=ASSET,
+        attribute=attribute,
+        event_id=event_id,
+        time=time,
+        data={"asset_id": ASSET, **data},
+        service=data.get("service") if attribute == "failure" else None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "normal"),
+    [
+        ("2026-11-23T10:15:30Z", "2026-11-23T10:15:30.000Z"),
+        ("2026-11-23T10:15:30.125Z", "2026-11-23T10:15:30.125Z"),
+        ("2026-11-23T12:15:30.125+02:00", "2026-11-23T10:15:30.125Z"),
+    ],
+)
+def test_times_are_normalised_to_utc_milliseconds_so_they_compare_as_strings(
+    raw: str, normal: str
+) -> None:
+    assert normalise_time(raw) == normal
+
+
+def test_status_precedence_is_rejected_then_indexed_then_failed_then_pending() -> None:
+    base = {"asset_id": ASSET}
+    stored = {"event_id": "e", "time": "2026-01-01T00:00:00.000Z", "data": {}}
+    failure = {"failure": {"thumbnailer": {**stored, "data": {"reason": "corrupt"}}}}
+    complete = {name: stored for name in ("ingested", "metadata", "thumbnails")}
+
+    assert derive({**base, "ingested": stored})["status"] == "pending"
+    assert derive({**base, "ingested": stored, **failure})["status"] == "failed"
+    assert derive({**base, **complete, **failure})["status"] == "indexed"
+    assert derive({**base, **complete, "rejection": stored})["status"] == "rejected"
+
+
+def test_merging_is_commutative_and_idempotent_over_a_set_of_facts() -> None:
+    facts = [
+        fact("ingested", "2026-01-01T00:00:01.000Z", "a", format="png", width=10, height=5),
+        fact("metadata", "2026-01-01T00:00:02.000Z", "b", exif={"make": "Canon", "model": "R5"}),
+        fact("failure", "2026-01-01T00:00:03.000Z", "c", service="thumbnailer", reason="x"),
+        fact("failure", "2026-01-01T00:00:04.000Z", "d", service="thumbnailer", reason="y"),
+    ]
+    results = []
+    for order in itertools.permutations(facts):
+        item = None
+        for each in (*order, *order):
+            item = merge(item, each)
+        results.append(item)
+
+    assert all(result == results[0] for result in results)
+    assert results[0]["failure"]["thumbnailer"]["data"]["reason"] == "y"  # the later one
+    assert results[0]["camera"] == "canon#r5"
+    assert results[0]["updated_at"] == "2026-01-01T00:00:04.000Z"
+
+
+def test_floats_merge_the_same_before_and_after_a_dynamodb_round_trip() -> None:
+    stored_once = merge(None, fact("metadata", "2026-01-01T00:00:00.000Z", focal=23.0, f=5.6))
+    assert merge(stored_once, fact("metadata", "2026-01-01T00:00:00.000Z", focal=23.0, f=5.6)) == (
+        stored_once
+    )
