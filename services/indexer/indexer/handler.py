@@ -37,6 +37,7 @@ indexer = Indexer(
     catalog=catalog,
     service=settings.common.service,
     logger=logger,
+    metrics=metrics,
 )
 consumer = EventConsumer(
     service=settings.common.service,

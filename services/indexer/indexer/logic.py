@@ -37,7 +37,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 
 from indexer.merge import (
@@ -226,6 +227,7 @@ class Indexer:
         catalog: SchemaCatalog,
         service: str = "indexer",
         logger: Logger | None = None,
+        metrics: Metrics | None = None,
         clock: Callable[[], float] = time.time,
         lease_seconds: int = DEFAULT_LEASE_SECONDS,
     ) -> None:
@@ -234,6 +236,7 @@ class Indexer:
         self.catalog = catalog
         self.service = service
         self.logger = logger or Logger(service=service)
+        self.metrics = metrics
         self.clock = clock
         self.lease_seconds = lease_seconds
 
@@ -319,3 +322,5 @@ class Indexer:
             raise
         self.store.mark_published(asset, event_id)
         self.logger.info("asset indexed and announced", extra={"indexed_event_id": event_id})
+        if self.metrics is not None:
+            self.metrics.add_metric(name="AssetsIndexed", unit=MetricUnit.Count, value=1)

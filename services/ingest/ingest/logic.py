@@ -107,7 +107,7 @@ def iso_utc(moment: datetime) -> str:
 
 def _quote(value: str) -> str:
     """S3 metadata travels in HTTP headers: keep it ASCII and reversible."""
-    return quote(value, safe="/:@,;=+ ")
+    return quote(value, safe="/")
 
 
 def fit_metadata(metadata: dict[str, str], *, droppable: tuple[str, ...]) -> dict[str, str]:

@@ -188,3 +188,54 @@ def test_one_bad_record_does_not_fail_its_neighbours(
     assert retry == {"batchItemFailures": []}
     assert [e["detail-type"] for e in aws.published.drain()] == ["AssetIngested"]
     assert aws.upload_versions() == []
+
+
+def test_the_event_s3_itself_sends_through_eventbridge_and_sqs_is_handled(
+    aws: Any, handler: ModuleType, lambda_context: Any, jpeg_bytes: bytes
+) -> None:
+    # given the uploads bucket notifying EventBridge, and ingest's rule feeding its queue
+    aws.s3.put_bucket_notification_configuration(
+        Bucket=aws.uploads, NotificationConfiguration={"EventBridgeConfiguration": {}}
+    )
+    queue_url = aws.sqs.create_queue(QueueName="media-test-ingest")["QueueUrl"]
+    queue_arn = aws.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    pattern = {
+        "source": ["aws.s3"],
+        "detail-type": ["Object Created"],
+        "detail": {"bucket": {"name": [aws.uploads]}},
+    }
+    aws.events.put_rule(Name="media-test-ingest", EventPattern=json.dumps(pattern))
+    aws.events.put_targets(Rule="media-test-ingest", Targets=[{"Id": "q", "Arn": queue_arn}])
+
+    # when a client uploads, and Lambda's poller hands the queue's messages to the handler
+    key = "incoming/from s3/IMG+0001 é.jpg"
+    aws.put_upload(key, jpeg_bytes)
+    messages = aws.sqs.receive_message(
+        QueueUrl=queue_url, MaxNumberOfMessages=10, AttributeNames=["All"]
+    )["Messages"]
+    batch = {
+        "Records": [
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": message["Attributes"],
+                "messageAttributes": {},
+                "md5OfBody": message["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": "us-east-1",
+            }
+            for message in messages
+        ]
+    }
+    response = handler.lambda_handler(batch, lambda_context)
+
+    # then the upload is ingested under its real key
+    assert response == {"batchItemFailures": []}
+    [ingested] = aws.published.drain()
+    assert ingested["detail-type"] == "AssetIngested"
+    assert ingested["detail"]["data"]["upload"]["key"] == key
+    assert aws.upload_versions() == []
