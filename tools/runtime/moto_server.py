@@ -15,8 +15,17 @@ act on it is gone.
 
 from __future__ import annotations
 
+import json
+import os
+import socket
+import subprocess
 import sys
+import time
+import urllib.request
+from pathlib import Path
 from typing import Any
+
+START_TIMEOUT = 20.0
 
 
 def disable_builtin_sqs_poller() -> None:
@@ -30,6 +39,73 @@ def disable_builtin_sqs_poller() -> None:
         return None
 
     models.Queue.lambda_event_source_mappings = property(mappings, ignore)  # type: ignore[assignment]
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def answers(endpoint: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=2) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def start(directory: Path, region: str = "us-east-1") -> dict[str, Any]:
+    """Start this server on a free loopback port for a stack directory; record it in moto.json.
+
+    The record has the fields ``tools.stack`` writes and reads (pid, port, endpoint, region,
+    log), so ``make up`` on that directory reuses this server instead of starting a plain one.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    port = _free_port()
+    log_path = directory / "moto.log"
+    repo = Path(__file__).resolve().parents[2]
+    environment = dict(os.environ)
+    environment["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(repo), environment.get("PYTHONPATH", "")) if p
+    )
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tools.runtime.moto_server", "-H", "127.0.0.1", "-p", str(port)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=repo,
+            env=environment,
+            start_new_session=True,  # outlives its starter, like `make up`'s server
+        )
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + START_TIMEOUT
+    while not answers(endpoint):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            tail = log_path.read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"the local moto server did not start on port {port}:\n{tail}")
+        time.sleep(0.1)
+    record = {
+        "pid": process.pid,
+        "port": port,
+        "endpoint": endpoint,
+        "region": region,
+        "log": str(log_path),
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "server": "tools.runtime.moto_server",
+    }
+    (directory / "moto.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    return record
+
+
+def is_patched(pid: int) -> bool:
+    """Whether process ``pid`` is this server (not a plain moto_server)."""
+    try:
+        return b"tools.runtime.moto_server" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
 from tools.runtime.artifacts import (
     DEFAULT_ARTIFACT_DIRS,
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
 
 LOG = logging.getLogger("tools.runtime")
 DEFAULT_CONCURRENCY = 2
+GONE_AFTER = 3  # refreshes in a row that cannot reach the endpoint: the stack was brought down
 _MACHINES = {"x86_64": {"x86_64", "amd64"}, "arm64": {"arm64", "aarch64"}}
 
 
@@ -283,7 +285,11 @@ def run(
     """Run until ``stop`` is set; 0, or 1 when nothing could be started."""
     runtime = LocalRuntime(options)
     try:
-        problems = runtime.refresh()
+        try:
+            problems = runtime.refresh()
+        except (BotoCoreError, ClientError) as error:
+            LOG.error("cannot read the deployment on %s: %s", options.endpoint, error)
+            return 1
         if not runtime.pollers and problems:
             return 1
         if not runtime.pollers:
@@ -293,9 +299,18 @@ def run(
             )
         if on_started is not None:
             on_started(runtime)
+        unreachable = 0
         while not stop.wait(refresh_seconds):
             try:
                 runtime.refresh()
+                unreachable = 0
+            except EndpointConnectionError as error:
+                unreachable += 1
+                if unreachable >= GONE_AFTER:
+                    LOG.warning(
+                        "%s is gone (%s): the stack is down, stopping", options.endpoint, error
+                    )
+                    return 0
             except Exception as error:  # the endpoint may be restarting: keep what runs
                 LOG.warning("could not re-read the deployment: %s", error)
             if on_started is not None:
