@@ -1,0 +1,186 @@
+locals {
+  cors_buckets        = { for key, bucket in var.buckets : key => bucket if length(bucket.cors_allowed_origins) > 0 }
+  eventbridge_buckets = { for key, bucket in var.buckets : key => bucket if bucket.eventbridge_notifications }
+}
+
+resource "aws_s3_bucket" "this" {
+  #checkov:skip=CKV_AWS_18:Server access logging needs a separate log bucket per account; CloudTrail data events are the audit trail for these buckets.
+  #checkov:skip=CKV_AWS_144:Cross-region replication is a disaster-recovery choice per environment, not a default of this module.
+  #checkov:skip=CKV2_AWS_62:Only buckets whose writes start processing send notifications (uploads); a write to originals or derived must never trigger anything.
+  for_each = var.buckets
+
+  bucket        = "${var.name_prefix}-${each.key}"
+  force_destroy = var.force_destroy
+  tags          = merge(var.tags, { LogicalName = each.key })
+}
+
+resource "aws_s3_bucket_public_access_block" "this" {
+  for_each = aws_s3_bucket.this
+
+  bucket                  = each.value.id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_ownership_controls" "this" {
+  for_each = aws_s3_bucket.this
+
+  bucket = each.value.id
+
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
+  for_each = aws_s3_bucket.this
+
+  bucket = each.value.id
+
+  rule {
+    bucket_key_enabled = true
+
+    apply_server_side_encryption_by_default {
+      sse_algorithm     = "aws:kms"
+      kms_master_key_id = var.kms_key_arn
+    }
+  }
+}
+
+resource "aws_s3_bucket_versioning" "this" {
+  for_each = aws_s3_bucket.this
+
+  bucket = each.value.id
+
+  versioning_configuration {
+    status = var.buckets[each.key].versioning ? "Enabled" : "Suspended"
+  }
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "this" {
+  for_each = aws_s3_bucket.this
+
+  bucket = each.value.id
+
+  rule {
+    id     = "abort-incomplete-multipart-uploads"
+    status = "Enabled"
+
+    filter {}
+
+    abort_incomplete_multipart_upload {
+      days_after_initiation = var.abort_incomplete_multipart_upload_days
+    }
+  }
+
+  rule {
+    id     = "expire-noncurrent-versions"
+    status = "Enabled"
+
+    filter {}
+
+    noncurrent_version_expiration {
+      noncurrent_days = var.buckets[each.key].noncurrent_version_expiration_days
+    }
+
+    # Once its noncurrent versions are gone, a lone delete marker is removed too.
+    expiration {
+      expired_object_delete_marker = true
+    }
+  }
+
+  dynamic "rule" {
+    for_each = var.buckets[each.key].expire_current_after_days == null ? [] : [var.buckets[each.key].expire_current_after_days]
+
+    content {
+      id     = "expire-current-objects"
+      status = "Enabled"
+
+      filter {}
+
+      expiration {
+        days = rule.value
+      }
+    }
+  }
+
+  # A rule with an empty filter applies to the whole bucket; the rules must exist after versioning.
+  depends_on = [aws_s3_bucket_versioning.this]
+}
+
+data "aws_iam_policy_document" "this" {
+  for_each = aws_s3_bucket.this
+
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["s3:*"]
+    resources = [each.value.arn, "${each.value.arn}/*"]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(var.buckets[each.key].deny_object_writes_from) > 0 ? [var.buckets[each.key].deny_object_writes_from] : []
+
+    content {
+      sid       = "DenyObjectWritesFromTheseRoles"
+      effect    = "Deny"
+      actions   = ["s3:PutObject"]
+      resources = ["${each.value.arn}/*"]
+
+      principals {
+        type        = "*"
+        identifiers = ["*"]
+      }
+
+      condition {
+        test     = "ArnLike"
+        variable = "aws:PrincipalArn"
+        values   = statement.value
+      }
+    }
+  }
+}
+
+resource "aws_s3_bucket_policy" "this" {
+  for_each = aws_s3_bucket.this
+
+  bucket = each.value.id
+  policy = data.aws_iam_policy_document.this[each.key].json
+
+  # S3 rejects a bucket policy while the public access block is being written.
+  depends_on = [aws_s3_bucket_public_access_block.this]
+}
+
+resource "aws_s3_bucket_cors_configuration" "this" {
+  for_each = local.cors_buckets
+
+  bucket = aws_s3_bucket.this[each.key].id
+
+  cors_rule {
+    allowed_methods = ["POST", "PUT"]
+    allowed_origins = each.value.cors_allowed_origins
+    allowed_headers = ["*"]
+    expose_headers  = ["ETag", "x-amz-version-id"]
+    max_age_seconds = var.cors_max_age_seconds
+  }
+}
+
+resource "aws_s3_bucket_notification" "this" {
+  for_each = local.eventbridge_buckets
+
+  bucket      = aws_s3_bucket.this[each.key].id
+  eventbridge = true
+}

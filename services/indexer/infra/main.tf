@@ -1,0 +1,147 @@
+locals {
+  service       = "indexer"
+  platform_path = "/media-pipeline/${var.environment}/platform"
+  artifact_path = coalesce(var.artifact_path, "${path.root}/../../../build/lambda/${local.service}.zip")
+  platform      = { for key, parameter in data.aws_ssm_parameter.platform : key => parameter.insecure_value }
+
+  rules = {
+    for file in fileset("${path.module}/rules", "*.json") : trimsuffix(file, ".json") => {
+      event_bus_name = local.platform["event-bus-name"]
+      event_pattern  = jsonencode(jsondecode(file("${path.module}/rules/${file}")))
+    }
+  }
+}
+
+# The only coupling to the platform: its published parameters.
+data "aws_ssm_parameter" "platform" {
+  for_each = toset([
+    "event-bus-name",
+    "event-bus-arn",
+  ])
+
+  name = "${local.platform_path}/${each.key}"
+}
+
+################################################################################
+# The asset index: owned by the indexer, written by nobody else
+################################################################################
+
+resource "aws_dynamodb_table" "index" {
+  #checkov:skip=CKV_AWS_119:Encrypted with the AWS managed key; the index holds asset facts (sizes, formats, EXIF without GPS by default), not secrets.
+  name                        = "media-${var.environment}-asset-index"
+  billing_mode                = "PAY_PER_REQUEST"
+  hash_key                    = "asset_id"
+  deletion_protection_enabled = var.index_table_deletion_protection
+
+  attribute {
+    name = "asset_id"
+    type = "S"
+  }
+
+  attribute {
+    name = "status"
+    type = "S"
+  }
+
+  attribute {
+    name = "updated_at"
+    type = "S"
+  }
+
+  attribute {
+    name = "camera"
+    type = "S"
+  }
+
+  attribute {
+    name = "taken_at"
+    type = "S"
+  }
+
+  attribute {
+    name = "taken_year"
+    type = "S"
+  }
+
+  global_secondary_index {
+    name            = "by_status"
+    hash_key        = "status"
+    range_key       = "updated_at"
+    projection_type = "ALL"
+  }
+
+  global_secondary_index {
+    name            = "by_camera"
+    hash_key        = "camera"
+    range_key       = "taken_at"
+    projection_type = "ALL"
+  }
+
+  global_secondary_index {
+    name            = "by_taken"
+    hash_key        = "taken_year"
+    range_key       = "taken_at"
+    projection_type = "ALL"
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled = true
+  }
+}
+
+resource "aws_ssm_parameter" "index_table" {
+  #checkov:skip=CKV2_AWS_34:A table name and ARN, not secrets: plain String parameters readers can use without kms:Decrypt.
+  for_each = {
+    name = aws_dynamodb_table.index.name
+    arn  = aws_dynamodb_table.index.arn
+  }
+
+  name        = "/media-pipeline/${var.environment}/indexer/index-table/${each.key}"
+  description = "The ${each.key} of the asset index table (owned by the indexer)."
+  type        = "String"
+  value       = each.value
+}
+
+module "service" {
+  source = "../../../infra/modules/service"
+
+  environment   = var.environment
+  service_name  = local.service
+  handler       = "indexer.handler.lambda_handler"
+  artifact_path = local.artifact_path
+  architecture  = var.architecture
+  memory_size   = var.memory_size
+  timeout       = var.timeout
+
+  event_bus_name = local.platform["event-bus-name"]
+  event_bus_arn  = local.platform["event-bus-arn"]
+  rules          = local.rules
+
+  environment_variables = {
+    INDEX_TABLE = aws_dynamodb_table.index.name
+  }
+
+  policy_statements = {
+    WriteTheIndex = {
+      actions = [
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:ConditionCheckItem",
+        "dynamodb:Query",
+      ]
+      resources = [aws_dynamodb_table.index.arn, "${aws_dynamodb_table.index.arn}/index/*"]
+    }
+  }
+
+  batch_size               = var.batch_size
+  maximum_concurrency      = var.maximum_concurrency
+  max_receive_count        = var.max_receive_count
+  log_retention_days       = var.log_retention_days
+  create_idempotency_table = var.enable_idempotency
+  alarm_actions            = var.alarm_actions
+}
