@@ -112,6 +112,8 @@ class EventConsumer:
     def __call__(self, record: SQSRecord) -> list[str]:
         """Handle one SQS record; return the ids of the events published for it."""
         event: dict[str, Any] | None = None
+        # A correlation id left by the previous record must not label this one's logs.
+        self.logger.set_correlation_id(None)
         try:
             try:
                 loaded = json.loads(record.body)
@@ -136,7 +138,7 @@ class EventConsumer:
 
     def park(self, record: SQSRecord, error: PermanentError, event: dict[str, Any] | None) -> None:
         """Send the message to the DLQ with its error and publish ProcessingFailed."""
-        asset_id = _asset_id_of(event)
+        asset_id = error.asset_id or _asset_id_of(event)
         self.logger.error(
             "permanent failure, parking message in the DLQ",
             extra={

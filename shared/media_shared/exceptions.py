@@ -14,15 +14,20 @@ class ConfigurationError(MediaPipelineError):
 class PermanentError(MediaPipelineError):
     """Retrying cannot help: the message is parked in the DLQ with this error.
 
-    ``reason`` is a stable, machine-readable code (``invalid_event``, ``corrupt``, ...).
+    ``reason`` is a stable, machine-readable code (``invalid_event``, ``corrupt``, ...);
+    ``asset_id`` names the asset when the event that failed does not carry it in its envelope
+    (S3's own events), so the ProcessingFailed event can still say which asset failed.
     """
 
     reason = "permanent_error"
 
-    def __init__(self, message: str, *, reason: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, reason: str | None = None, asset_id: str | None = None
+    ) -> None:
         super().__init__(message)
         if reason is not None:
             self.reason = reason
+        self.asset_id = asset_id
 
 
 class InvalidEventError(PermanentError):

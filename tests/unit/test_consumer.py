@@ -172,3 +172,27 @@ def test_without_a_dlq_a_permanent_error_is_left_to_the_queue_redrive(
     result = run(consumer, named("fine.jpg"), named("hopeless.jpg"))
 
     assert result == {"batchItemFailures": [{"itemIdentifier": "message-2"}]}
+
+
+def test_a_permanent_error_can_name_the_asset_the_event_did_not(
+    bus: dict[str, Any], dlq: str, catalog: SchemaCatalog
+) -> None:
+    def logic(inbound: InboundEvent) -> Sequence[Event]:
+        raise PermanentError("upload vanished", reason="missing", asset_id="ab" * 16)
+
+    consumer = EventConsumer(
+        service="ingest",
+        catalog=catalog,
+        publisher=EventPublisher(bus["events"], bus["name"], catalog),
+        logic=logic,
+        sqs=boto3.client("sqs"),
+        dlq_url=dlq,
+        parse=lambda event: InboundEvent(event=event, schema=None),
+    )
+
+    run(consumer, {"id": "s3-event", "detail-type": "Object Created", "detail": {}})
+
+    (failed,) = received(bus)
+    assert failed["detail"]["data"]["asset_id"] == "ab" * 16
+    assert failed["detail"]["metadata"]["correlation_id"] == "ab" * 16
+    assert failed["detail"]["data"]["reason"] == "missing"

@@ -52,7 +52,7 @@ def test_three_facts_make_an_indexed_record_and_one_asset_indexed(
     assert indexed["detail"]["metadata"]["event_id"] == indexed_event_id(ASSET)
     assert indexed["detail"]["metadata"]["correlation_id"] == ASSET
     assert data["status"] == "indexed"
-    assert data["original"]["key"] == f"assets/{ASSET}/original"
+    assert data["original"]["key"] == f"originals/{ASSET}"
     assert (data["camera_make"], data["camera_model"]) == ("FUJIFILM", "X-T4")
     assert data["taken_at"] == "2026-08-14T18:42:07+02:00"
     assert [t["size"] for t in data["thumbnails"]] == [256, 512, 1024]
