@@ -303,3 +303,50 @@ def test_the_runtime_command_stops_cleanly_on_sigterm(
     assert f"{toy.name}" in errors
     assert "batch=1 failed=0" in errors
     assert not state.exists()
+
+
+def test_the_local_moto_server_skips_policy_conditions_it_cannot_evaluate(
+    moto_endpoint: str,
+) -> None:
+    import boto3
+    from botocore.exceptions import ClientError
+
+    from tests.runtime.conftest import CREDENTIALS
+
+    # given a bucket whose policy denies plain-HTTP requests, and one that denies every delete
+    s3 = boto3.session.Session(**CREDENTIALS).client("s3", endpoint_url=moto_endpoint)
+    s3.create_bucket(Bucket="policy-probe")
+    s3.put_bucket_policy(
+        Bucket="policy-probe",
+        Policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "DenyInsecureTransport",
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "Action": "s3:*",
+                        "Resource": ["arn:aws:s3:::policy-probe", "arn:aws:s3:::policy-probe/*"],
+                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                    },
+                    {
+                        "Sid": "DenyDeletes",
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "Action": "s3:DeleteObject",
+                        "Resource": "arn:aws:s3:::policy-probe/*",
+                    },
+                ],
+            }
+        ),
+    )
+
+    # when objects are written and deleted
+    s3.put_object(Bucket="policy-probe", Key="a", Body=b"a")
+
+    # then the statement guarded by a condition moto cannot evaluate does not apply,
+    # while an unconditional deny still does
+    assert s3.get_object(Bucket="policy-probe", Key="a")["Body"].read() == b"a"
+    with pytest.raises(ClientError):
+        s3.delete_object(Bucket="policy-probe", Key="a")

@@ -1,4 +1,4 @@
-"""``moto_server`` for the local stack, with moto's own SQS -> Lambda delivery switched off.
+"""``moto_server`` for the local stack: moto's own SQS -> Lambda delivery off, policies mended.
 
 moto emulates event source mappings itself: every ``SendMessage`` to a queue with a mapping makes
 moto receive up to a batch of the queue's visible messages and try to run the function in Docker.
@@ -8,7 +8,9 @@ redrive policy's ``maxReceiveCount`` into the DLQ before any function saw them. 
 the sort happens. Locally the Lambda service's poller is the local runtime (``tools.runtime``),
 so this entry point starts the same moto server with that emulation disabled: the mapping is
 still created, listed and described exactly as Terraform declared it; only moto's attempt to
-act on it is gone.
+act on it is gone. It also skips the bucket policy statements whose conditions moto cannot
+evaluate (:func:`skip_conditions_moto_cannot_evaluate`), which moto would otherwise apply to every
+request: the policies Terraform writes are deployed as written, and only AWS enforces those.
 
     python -m tools.runtime.moto_server -H 127.0.0.1 -p PORT     (same options as moto_server)
 """
@@ -108,8 +110,47 @@ def is_patched(pid: int) -> bool:
         return False
 
 
+def skip_conditions_moto_cannot_evaluate() -> None:
+    """A policy statement whose Condition moto cannot evaluate does not apply locally.
+
+    moto 5 evaluates bucket policies on object requests, but it gives policies no request context
+    and understands only ``StringEquals``: any other condition (``Bool aws:SecureTransport``,
+    ``ArnLike aws:PrincipalArn``, ...) is taken as met. The usual ``Deny`` statements guarded by
+    such conditions (plain-HTTP requests; writes by the services' roles) then deny every request
+    to the bucket. Here those statements are skipped instead: the policy is deployed exactly as
+    written (Terraform sees no difference), its conditional denials are simply not enforced by
+    the local stand-in, while AWS enforces them; unconditional statements still apply.
+    """
+    from moto.iam import access_control
+    from moto.iam.policy_conditions import CONDITION_OPERATIONS
+
+    statement = access_control.IAMPolicyStatement
+    original = statement.is_action_permitted
+    if getattr(original, "_media_pipeline_patch", False):
+        return
+
+    def is_action_permitted(
+        self: Any,
+        action: str,
+        resource: str = "*",
+        principal: str | None = None,
+        incoming_condition_values: dict[str, str] | None = None,
+    ) -> Any:
+        conditions = self._statement.get("Condition") or {}
+        known = incoming_condition_values or {}
+        for operator, values in conditions.items():
+            keys = values.keys() if isinstance(values, dict) else []
+            if operator not in CONDITION_OPERATIONS or any(key not in known for key in keys):
+                return access_control.PermissionResult.NEUTRAL
+        return original(self, action, resource, principal, incoming_condition_values)
+
+    is_action_permitted._media_pipeline_patch = True  # type: ignore[attr-defined]
+    statement.is_action_permitted = is_action_permitted  # type: ignore[method-assign]
+
+
 def main(argv: list[str] | None = None) -> int:
     disable_builtin_sqs_poller()
+    skip_conditions_moto_cannot_evaluate()
     from moto.server import main as moto_main
 
     sys.argv[0] = "moto_server"
