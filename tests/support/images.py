@@ -5,7 +5,8 @@ tests can compare outputs across runs and a failure reproduces. Pictures are smo
 soft shapes and a little sensor-like noise, so encoders behave as they do on photographs (a flat
 colour compresses unrealistically well).
 
-Good files: :func:`jpeg` (RGB, L or CMYK; with EXIF and/or an ICC profile), :func:`png` (RGB,
+Good files: :func:`jpeg` (RGB, L or CMYK; with EXIF and/or an ICC profile), :func:`mpo` (a
+camera JPEG with a Multi-Picture index and a second picture), :func:`png` (RGB,
 RGBA, L, LA, P, 16-bit grey ``"I;16"`` and 16-bit colour ``"RGB;16"``), :func:`webp`,
 :func:`tiff`, :func:`animated` (GIF, WebP, APNG). Metadata: :func:`camera_exif` writes a camera's
 EXIF block (make, model, lens, date with offset, exposure, aperture, ISO, focal length, GPS,
@@ -47,6 +48,7 @@ __all__ = [
     "exif_block",
     "icc_profile",
     "jpeg",
+    "mpo",
     "photo",
     "png",
     "srgb_profile",
@@ -427,6 +429,26 @@ def jpeg(
     """
     picture = (image if image is not None else photo(width, height, seed=seed)).convert(mode)
     return encode(picture, "JPEG", quality=quality, **_metadata(exif, icc_profile))
+
+
+def mpo(
+    width: int = 640,
+    height: int = 480,
+    *,
+    seed: int = 0,
+    exif: bytes | None = None,
+) -> bytes:
+    """A camera-style JPEG with a Multi-Picture Format index and a second, smaller picture.
+
+    Many cameras and phones write these (the second picture is a preview or a depth map); Pillow
+    opens them as "MPO", with two frames. The first picture is :func:`photo` with ``seed``.
+    """
+    preview = photo(max(1, width // 4), max(1, height // 4), seed=seed + 1)
+    preview = preview.resize((width, height))
+    params = _metadata(exif, None)
+    return encode(
+        photo(width, height, seed=seed), "MPO", save_all=True, append_images=[preview], **params
+    )
 
 
 def _png_chunk(kind: bytes, data: bytes) -> bytes:

@@ -355,6 +355,9 @@ def _bit_depth(image: ImageFile.ImageFile, header: bytes) -> int | None:
 
 
 def _frames(image: ImageFile.ImageFile) -> tuple[bool, int]:
+    if image.format == "MPO":
+        # A Multi-Picture JPEG's other pictures are previews or depth maps, not an animation.
+        return False, 1
     try:
         count = int(getattr(image, "n_frames", 1))
         return bool(getattr(image, "is_animated", count > 1)), max(1, count)

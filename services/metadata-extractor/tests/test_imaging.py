@@ -285,6 +285,17 @@ def test_an_animation_reports_its_frame_count(container: str) -> None:
     assert (found.format, found.animated, found.frame_count) == (container, True, 4)
 
 
+def test_a_multi_picture_camera_jpeg_is_a_still_jpeg() -> None:
+    # given a camera JPEG with a Multi-Picture index and a preview (Pillow opens it as MPO)
+    data = images.mpo(640, 480, exif=images.camera_exif(orientation=8))
+
+    found = extract(data)
+
+    # then it is a still JPEG: the preview is not a second frame of an animation
+    assert (found.format, found.animated, found.frame_count) == ("jpeg", False, 1)
+    assert (found.width, found.height, found.exif.make) == (480, 640, "FUJIFILM")
+
+
 def test_an_embedded_icc_profile_is_reported() -> None:
     assert extract(images.jpeg(icc_profile=images.icc_profile())).has_icc_profile is True
     assert extract(images.png(icc_profile=images.srgb_profile())).has_icc_profile is True

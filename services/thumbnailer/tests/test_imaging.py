@@ -242,6 +242,26 @@ def test_exif_orientation_is_applied_like_exif_transpose(
     assert quadrants(picture) == quadrants(displayed)
 
 
+@pytest.mark.parametrize(
+    "exif",
+    [
+        images.camera_exif(orientation=9),
+        images.camera_exif(overrides={"Orientation": images.Tag(images.ASCII, "six")}),
+        b"Exif\0\0MM\0*garbage that is no IFD",
+    ],
+    ids=["orientation-9", "orientation-text", "garbage-block"],
+)
+def test_malformed_exif_is_ignored_and_the_picture_kept_as_stored(exif: bytes) -> None:
+    marker = images.corner_marker(64, 32, corner=RED, fill=BLUE)
+    data = images.jpeg(image=marker, exif=exif)
+
+    result = render(data, sizes=(256,))
+
+    picture = opened(result.renditions[0])
+    assert picture.size == (64, 32)
+    assert quadrants(picture) == ["red", "blue", "blue", "blue"]
+
+
 def test_a_tiff_orientation_is_applied_exactly_once() -> None:
     # given a TIFF stored with orientation 8 (Pillow rotates TIFFs itself while loading)
     marker = images.corner_marker(200, 100, corner=RED, fill=BLUE)
@@ -354,8 +374,14 @@ def test_an_animation_is_rendered_from_its_first_frame(container: str) -> None:
 
 @pytest.mark.parametrize(
     "data",
-    [images.tiff(600, 400), images.webp(600, 400), images.tiff(600, 400, mode="CMYK")],
-    ids=["tiff", "webp", "tiff-cmyk"],
+    [
+        images.tiff(600, 400),
+        images.webp(600, 400),
+        images.tiff(600, 400, mode="CMYK"),
+        images.mpo(600, 400),
+        images.jpeg(600, 400, mode="L"),
+    ],
+    ids=["tiff", "webp", "tiff-cmyk", "mpo", "grey-jpeg"],
 )
 def test_other_source_formats_render(data: bytes) -> None:
     result = render(data, sizes=SIZES)

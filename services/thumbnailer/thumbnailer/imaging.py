@@ -177,6 +177,8 @@ def open_image(source: IO[bytes] | bytes, *, max_pixels: int) -> ImageFile.Image
         with warnings.catch_warnings():
             # Pillow's own guard warns above its limit; ours below decides, with a reason code.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            # A broken EXIF block only costs the orientation (taken as 1): no need to warn.
+            warnings.filterwarnings("ignore", message="(?i).*corrupt exif", category=UserWarning)
             image = Image.open(stream)
     except Image.DecompressionBombError as error:
         raise DecompressionBombError(f"refusing to decode: {error}") from None
@@ -198,7 +200,9 @@ def open_image(source: IO[bytes] | bytes, *, max_pixels: int) -> ImageFile.Image
 def exif_orientation(image: Image.Image) -> int:
     """The EXIF orientation 1..8; 1 when absent or malformed. Loads pixels for PNG (Pillow)."""
     try:
-        value = image.getexif().get(ExifTags.Base.Orientation)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            value = image.getexif().get(ExifTags.Base.Orientation)
     except _DECODE_ERRORS:
         return 1
     return value if isinstance(value, int) and 1 <= value <= 8 else 1
@@ -314,7 +318,7 @@ def render(
     """
     started = time.perf_counter()
     image = open_image(source, max_pixels=max_pixels)
-    source_format = str(image.format or "unknown").lower()
+    source_format = "jpeg" if _is_jpeg(image) else str(image.format or "unknown").lower()
     opened_size = image.size
 
     box: tuple[float, float, float, float] | None = None
