@@ -4,6 +4,10 @@ The session fixture runs the same driver as ``make up`` (``python -m tools.stack
 ``MEDIA_STACK_DIR`` in a temporary directory, so it never touches a developer's ``.local/``
 stack: its own moto server on a free loopback port, its own Terraform data and state. It is
 brought down (moto stopped) at the end of the session, whatever happened.
+
+To iterate on these tests without re-applying everything each run, bring a stack up once with
+``MEDIA_STACK_DIR=/tmp/s python -m tools.stack up`` and run pytest with
+``MEDIA_INFRA_TEST_STACK=/tmp/s``: the session then uses that stack and leaves it running.
 """
 
 from __future__ import annotations
@@ -21,9 +25,10 @@ from typing import Any
 import boto3
 import pytest
 
-from tools.package import REPO
+from tools.package import REPO, service_names
 
 UP_TIMEOUT = 900
+ROOTS = ["platform", *service_names()]
 
 
 @dataclass(frozen=True)
@@ -76,12 +81,19 @@ def run_driver(
 def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     if shutil.which("terraform") is None:
         pytest.skip("the terraform CLI is not on PATH")
-    directory = tmp_path_factory.mktemp("stack")
     env = {
         key: value
         for key, value in os.environ.items()
         if not key.startswith(("AWS_", "TF_VAR_")) and key != "TF_DATA_DIR"
     }
+    existing = os.environ.get("MEDIA_INFRA_TEST_STACK")
+    if existing:
+        directory = Path(existing).resolve()
+        env["MEDIA_STACK_DIR"] = str(directory)
+        record = json.loads((directory / "moto.json").read_text(encoding="utf-8"))
+        yield LocalStack(directory, record["endpoint"], env, up_output=" ".join(ROOTS))
+        return
+    directory = tmp_path_factory.mktemp("stack")
     env["MEDIA_STACK_DIR"] = str(directory)
     try:
         up = run_driver("up", env, UP_TIMEOUT)
