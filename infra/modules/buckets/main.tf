@@ -15,9 +15,9 @@ resource "aws_s3_bucket" "this" {
 }
 
 resource "aws_s3_bucket_public_access_block" "this" {
-  for_each = aws_s3_bucket.this
+  for_each = var.buckets
 
-  bucket                  = each.value.id
+  bucket                  = aws_s3_bucket.this[each.key].id
   block_public_acls       = true
   block_public_policy     = true
   ignore_public_acls      = true
@@ -25,9 +25,9 @@ resource "aws_s3_bucket_public_access_block" "this" {
 }
 
 resource "aws_s3_bucket_ownership_controls" "this" {
-  for_each = aws_s3_bucket.this
+  for_each = var.buckets
 
-  bucket = each.value.id
+  bucket = aws_s3_bucket.this[each.key].id
 
   rule {
     object_ownership = "BucketOwnerEnforced"
@@ -35,9 +35,9 @@ resource "aws_s3_bucket_ownership_controls" "this" {
 }
 
 resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
-  for_each = aws_s3_bucket.this
+  for_each = var.buckets
 
-  bucket = each.value.id
+  bucket = aws_s3_bucket.this[each.key].id
 
   rule {
     bucket_key_enabled = true
@@ -49,20 +49,22 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
   }
 }
 
+# Always on: a version id is what makes "which upload is this" unambiguous in the uploads bucket, and
+# overwritten originals and renditions stay recoverable until the noncurrent-version rule expires them.
 resource "aws_s3_bucket_versioning" "this" {
-  for_each = aws_s3_bucket.this
+  for_each = var.buckets
 
-  bucket = each.value.id
+  bucket = aws_s3_bucket.this[each.key].id
 
   versioning_configuration {
-    status = var.buckets[each.key].versioning ? "Enabled" : "Suspended"
+    status = "Enabled"
   }
 }
 
 resource "aws_s3_bucket_lifecycle_configuration" "this" {
-  for_each = aws_s3_bucket.this
+  for_each = var.buckets
 
-  bucket = each.value.id
+  bucket = aws_s3_bucket.this[each.key].id
 
   rule {
     id     = "abort-incomplete-multipart-uploads"
@@ -82,7 +84,7 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
     filter {}
 
     noncurrent_version_expiration {
-      noncurrent_days = var.buckets[each.key].noncurrent_version_expiration_days
+      noncurrent_days = each.value.noncurrent_version_expiration_days
     }
 
     # Once its noncurrent versions are gone, a lone delete marker is removed too.
@@ -92,7 +94,7 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
   }
 
   dynamic "rule" {
-    for_each = var.buckets[each.key].expire_current_after_days == null ? [] : [var.buckets[each.key].expire_current_after_days]
+    for_each = each.value.expire_current_after_days == null ? [] : [each.value.expire_current_after_days]
 
     content {
       id     = "expire-current-objects"
@@ -111,13 +113,13 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
 }
 
 data "aws_iam_policy_document" "this" {
-  for_each = aws_s3_bucket.this
+  for_each = var.buckets
 
   statement {
     sid       = "DenyInsecureTransport"
     effect    = "Deny"
     actions   = ["s3:*"]
-    resources = [each.value.arn, "${each.value.arn}/*"]
+    resources = [aws_s3_bucket.this[each.key].arn, "${aws_s3_bucket.this[each.key].arn}/*"]
 
     principals {
       type        = "*"
@@ -132,13 +134,13 @@ data "aws_iam_policy_document" "this" {
   }
 
   dynamic "statement" {
-    for_each = length(var.buckets[each.key].deny_object_writes_from) > 0 ? [var.buckets[each.key].deny_object_writes_from] : []
+    for_each = length(each.value.deny_object_writes_from) > 0 ? [each.value.deny_object_writes_from] : []
 
     content {
       sid       = "DenyObjectWritesFromTheseRoles"
       effect    = "Deny"
       actions   = ["s3:PutObject"]
-      resources = ["${each.value.arn}/*"]
+      resources = ["${aws_s3_bucket.this[each.key].arn}/*"]
 
       principals {
         type        = "*"
@@ -155,9 +157,9 @@ data "aws_iam_policy_document" "this" {
 }
 
 resource "aws_s3_bucket_policy" "this" {
-  for_each = aws_s3_bucket.this
+  for_each = var.buckets
 
-  bucket = each.value.id
+  bucket = aws_s3_bucket.this[each.key].id
   policy = data.aws_iam_policy_document.this[each.key].json
 
   # S3 rejects a bucket policy while the public access block is being written.

@@ -10,8 +10,7 @@ variable "name_prefix" {
 
 variable "buckets" {
   description = <<-EOT
-    The buckets, keyed by logical name (e.g. uploads, originals, derived):
-    - versioning: keep every version of every object (needed where a version id identifies an upload);
+    The buckets, keyed by logical name (e.g. uploads, originals, derived); every bucket is versioned:
     - expire_current_after_days: delete current objects this many days after creation (null: never), e.g. to clear upload leftovers;
     - noncurrent_version_expiration_days: delete overwritten and deleted versions this many days after they stop being current;
     - cors_allowed_origins: origins allowed to POST/PUT straight from a browser (presigned uploads); empty: no CORS rule;
@@ -20,7 +19,6 @@ variable "buckets" {
       e.g. every service role of the environment on the uploads bucket, so no service output can ever trigger processing.
   EOT
   type = map(object({
-    versioning                         = optional(bool, true)
     expire_current_after_days          = optional(number)
     noncurrent_version_expiration_days = optional(number, 30)
     cors_allowed_origins               = optional(list(string), [])
