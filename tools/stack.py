@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import json
 import os
 import shutil
@@ -472,6 +473,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         sub.add_argument("--env", default=None, help="AWS environment (default dev)")
         sub.add_argument("--local", action="store_true", help="the local stack (make up)")
     args = parser.parse_args(argv)
+    # Our lines and terraform's streamed output share the terminal: keep them in order.
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(line_buffering=True)
     try:
         if args.command == "up":
             return up(jobs=args.jobs)
