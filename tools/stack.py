@@ -23,6 +23,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -402,6 +403,17 @@ def resolve_target(environment: str | None, local: bool) -> Target:
             f"no backend configuration for environment {environment!r}: "
             f"{backend_file(environment)} does not exist "
             f"(environments with one: {', '.join(known) or 'none'})"
+        )
+    settings = [
+        line
+        for line in backend_file(environment).read_text(encoding="utf-8").splitlines()
+        if not line.lstrip().startswith(("#", "//"))
+    ]
+    placeholder = re.search(r"\b[A-Z][A-Z0-9]*_ID\b", "\n".join(settings))
+    if placeholder:
+        raise StackError(
+            f"{backend_file(environment)} still holds the placeholder {placeholder[0]}: "
+            "put your state bucket's real name there first"
         )
     return Target(environment=environment)
 
