@@ -93,3 +93,23 @@ plan: setup ## Plan one service root: SERVICE=<name> [ENV=dev | LOCAL=1]
 
 plan-%: setup ## Plan one service, e.g. make plan-indexer [ENV=dev | LOCAL=1]
 	$(BIN)/python -m tools.stack plan $* $(STACK_ENV) $(STACK_LOCAL)
+
+# --- The local runtime, the demo, the operator CLI (tools/runtime, tools/demo.py, tools/cli) ---
+# mediactl acts on the local stack while `make up` runs, else on AWS (ENV=<environment>).
+.PHONY: runtime publish tail dlq
+
+runtime: setup ## Run the local stack's deployed functions against their queues (Ctrl-C stops)
+	$(BIN)/python -m tools.runtime
+
+demo: setup ## From a clean checkout to indexed sample images on the local stack, with a report
+	$(BIN)/python -m tools.demo
+
+publish: setup ## Validate then publish a test event: EVENT=<file | Name | Name/variant>
+	@test -n "$(EVENT)" || { echo "usage: make publish EVENT=AssetIngested/valid-basic (or a JSON file)"; exit 2; }
+	$(BIN)/mediactl $(STACK_ENV) publish $(EVENT)
+
+tail: setup ## Print every event on the bus as it arrives [DETAIL_TYPE=AssetIndexed]
+	$(BIN)/mediactl $(STACK_ENV) tail $(if $(DETAIL_TYPE),--detail-type $(DETAIL_TYPE))
+
+dlq: setup ## List what waits in each service's dead-letter queue, with its error
+	$(BIN)/mediactl $(STACK_ENV) dlq list
