@@ -10,7 +10,7 @@ from media_shared.exceptions import (
     PublishError,
     UnknownSchemaError,
 )
-from media_shared.ids import asset_id
+from media_shared.ids import asset_id, stable_event_id
 from media_shared.publisher import EventPublisher
 from media_shared.schemas import EventSchema, SchemaCatalog
 from media_shared.settings import CommonSettings
@@ -33,4 +33,5 @@ __all__ = [
     "asset_id",
     "build_event",
     "source_for",
+    "stable_event_id",
 ]

@@ -26,13 +26,12 @@ from __future__ import annotations
 
 import copy
 import re
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from media_shared import InboundEvent
+from media_shared import InboundEvent, stable_event_id
 from media_shared.index import (
     ASSET_ID,
     CAMERA,
@@ -88,13 +87,15 @@ DERIVED = (
 # What the indexer itself records; kept as is by derive().
 BOOKKEEPING = (INDEXED_EVENT_ID, INDEXED_PUBLISHED, INDEXED_CLAIMED_AT, REVISION)
 
-EVENT_ID_NAMESPACE = uuid.UUID("0c3e5d0a-8f5b-4f0e-b1d7-4a9e2c6b7d13")
+# The producer named in AssetIndexed's id: the service's name, fixed, so that configuration can
+# never change the id of an asset's one AssetIndexed.
+PRODUCER = "indexer"
 _ASSET_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
 def indexed_event_id(asset: str) -> str:
     """The id of an asset's one AssetIndexed event."""
-    return str(uuid.uuid5(EVENT_ID_NAMESPACE, f"AssetIndexed:{asset}"))
+    return stable_event_id(PRODUCER, "AssetIndexed", data={ASSET_ID: asset})
 
 
 def normalise_time(value: str) -> str:

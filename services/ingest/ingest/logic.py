@@ -20,7 +20,6 @@ Ingest never writes to the uploads bucket: that is what keeps it from triggering
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -53,6 +52,7 @@ from media_shared import (
     SchemaCatalog,
     asset_id,
     build_event,
+    stable_event_id,
 )
 
 if TYPE_CHECKING:
@@ -73,15 +73,13 @@ MAX_KEY_BYTES = 1024
 METADATA_BUDGET = 1800
 MAX_DETAIL_CHARS = 400
 IDEMPOTENCY_EXPIRY_SECONDS = 24 * 60 * 60
-# Fixed namespace for the ids of ingest's facts: uuid5(namespace, "<EventName>:<asset_id>").
-EVENT_ID_NAMESPACE = uuid.UUID("5f0c7a8e-2b7d-4c1e-9a43-6d1f0e9b8c21")
 # Client errors that mean "no such object at that version" (404), or a delete marker (405).
 _GONE_STATUSES = {404, 405}
 
 
-def fact_event_id(detail_type: str, asset: str) -> str:
+def fact_event_id(producer: str, detail_type: str, asset: str) -> str:
     """The one event id of a fact about an asset, whichever delivery or code path produces it."""
-    return str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{detail_type}:{asset}"))
+    return stable_event_id(producer, detail_type, data={"asset_id": asset})
 
 
 def filename_of(key: str) -> str:
@@ -485,7 +483,7 @@ class Ingestor:
             data=data,
             correlation_id=asset,
             causation_id=causation_id,
-            event_id=fact_event_id("AssetIngested", asset),
+            event_id=fact_event_id(self.service, "AssetIngested", asset),
         )
 
     def _rejected(
@@ -517,7 +515,7 @@ class Ingestor:
             },
             correlation_id=asset,
             causation_id=causation_id,
-            event_id=fact_event_id("AssetRejected", asset),
+            event_id=fact_event_id(self.service, "AssetRejected", asset),
         )
 
     def _ingested_from_original(

@@ -75,7 +75,7 @@ def test_a_jpeg_is_moved_to_originals_and_announced_with_its_facts(
     }
     assert ingested.detail["metadata"]["causation_id"] == event["id"]
     assert ingested.detail["metadata"]["correlation_id"] == expected_id
-    assert ingested.event_id == fact_event_id("AssetIngested", expected_id)
+    assert ingested.event_id == fact_event_id("ingest", "AssetIngested", expected_id)
     # and the upload's version is gone from the uploads bucket (no delete marker either)
     assert aws.upload_versions() == []
 
@@ -232,7 +232,7 @@ def rejected(
     assert data["quarantine"]["key"] == f"quarantine/{data['asset_id']}/{key.rsplit('/', 1)[-1]}"
     assert aws.upload_versions() == []
     assert aws.keys(aws.originals, "originals/") == []
-    assert result.event_id == fact_event_id("AssetRejected", data["asset_id"])
+    assert result.event_id == fact_event_id("ingest", "AssetRejected", data["asset_id"])
     return data
 
 

@@ -17,9 +17,7 @@ same event.
 from __future__ import annotations
 
 import io
-import json
 import re
-import uuid
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import IO, TYPE_CHECKING, Any, Final, Protocol
@@ -34,6 +32,7 @@ from media_shared import (
     PermanentError,
     SchemaCatalog,
     build_event,
+    stable_event_id,
 )
 from metadata_extractor.imaging import extract
 from metadata_extractor.settings import MetadataExtractorSettings
@@ -47,7 +46,6 @@ FIRST_BLOCK: Final = 64 * 1024
 MAX_BLOCK: Final = 8 * 1024 * 1024
 _MISSING: Final = frozenset({"404", "NoSuchKey", "NoSuchVersion"})
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
-_EVENT_IDS: Final = uuid.uuid5(uuid.NAMESPACE_URL, "urn:media-pipeline:event-id")
 
 logger = Logger(child=True)
 
@@ -219,12 +217,6 @@ class S3Objects:
                 "read the original in ranges",
                 extra={"size": raw.size, "fetched": raw.bytes_fetched, "requests": raw.requests},
             )
-
-
-def stable_event_id(producer: str, name: str, causation_id: str | None, data: Any) -> str:
-    """The same facts caused by the same event always get the same event id (a UUID)."""
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return str(uuid.uuid5(_EVENT_IDS, f"{producer}\n{name}\n{causation_id}\n{canonical}"))
 
 
 def extract_metadata(

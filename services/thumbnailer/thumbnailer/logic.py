@@ -12,9 +12,7 @@ objects with the same bytes and republishes the same facts under the same event 
 
 from __future__ import annotations
 
-import json
 import tempfile
-import uuid
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
@@ -30,6 +28,7 @@ from media_shared import (
     PermanentError,
     SchemaCatalog,
     build_event,
+    stable_event_id,
 )
 from thumbnailer.imaging import RenderResult, Rendition, render
 from thumbnailer.settings import ThumbnailerSettings
@@ -45,7 +44,6 @@ CACHE_CONTROL: Final = "public, max-age=31536000, immutable"
 # Originals up to this size are held in memory, larger ones spill to /tmp.
 SPOOL_BYTES: Final = 64 * 1024 * 1024
 UPLOAD_WORKERS: Final = 4
-_EVENT_IDS: Final = uuid.uuid5(uuid.NAMESPACE_URL, "urn:media-pipeline:event-id")
 
 logger = Logger(child=True)
 
@@ -130,12 +128,6 @@ class S3Objects:
 
 def rendition_key(asset_id: str, rendition: Rendition) -> str:
     return f"thumbnails/{asset_id}/{rendition.size}.{rendition.extension}"
-
-
-def stable_event_id(producer: str, name: str, causation_id: str | None, data: Any) -> str:
-    """The same facts caused by the same event always get the same event id (a UUID)."""
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return str(uuid.uuid5(_EVENT_IDS, f"{producer}\n{name}\n{causation_id}\n{canonical}"))
 
 
 def thumbnails_data(
