@@ -4,10 +4,14 @@ from media_shared.consumer import EventConsumer, InboundEvent, Logic
 from media_shared.envelope import Event, build_event, source_for
 from media_shared.exceptions import (
     ConfigurationError,
+    CorruptImageError,
+    DecompressionBombError,
     InvalidEventError,
     MediaPipelineError,
+    OriginalMissingError,
     PermanentError,
     PublishError,
+    UnexpectedBucketError,
     UnknownSchemaError,
 )
 from media_shared.ids import asset_id, stable_event_id
@@ -18,6 +22,8 @@ from media_shared.settings import CommonSettings
 __all__ = [
     "CommonSettings",
     "ConfigurationError",
+    "CorruptImageError",
+    "DecompressionBombError",
     "Event",
     "EventConsumer",
     "EventPublisher",
@@ -26,9 +32,11 @@ __all__ = [
     "InvalidEventError",
     "Logic",
     "MediaPipelineError",
+    "OriginalMissingError",
     "PermanentError",
     "PublishError",
     "SchemaCatalog",
+    "UnexpectedBucketError",
     "UnknownSchemaError",
     "asset_id",
     "build_event",

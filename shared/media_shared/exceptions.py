@@ -1,6 +1,12 @@
-"""Errors raised by the shared library. Every one derives from MediaPipelineError."""
+"""Errors raised by the shared library and the services. Every one derives from MediaPipelineError.
+
+The permanent errors more than one service raises live here too, so that one failure has one
+class name (``error_type`` in ProcessingFailed) and one reason code wherever it happens.
+"""
 
 from __future__ import annotations
+
+import struct
 
 
 class MediaPipelineError(Exception):
@@ -51,3 +57,42 @@ class PublishError(MediaPipelineError):
     def __init__(self, message: str, *, failed: list[dict[str, str]]) -> None:
         super().__init__(message)
         self.failed = failed
+
+
+class OriginalMissingError(PermanentError):
+    """The original an event names is not in the originals bucket (deleted, or never there)."""
+
+    reason = "original_missing"
+
+
+class UnexpectedBucketError(PermanentError):
+    """The event names an original outside the bucket this service reads."""
+
+    reason = "unexpected_bucket"
+
+
+class CorruptImageError(PermanentError):
+    """The file is not an image Pillow can read, or its data breaks before what is needed of it."""
+
+    reason = "corrupt"
+
+
+class DecompressionBombError(PermanentError):
+    """The file declares more pixels than the service will open or decode."""
+
+    reason = "decompression_bomb"
+
+
+# What Pillow raises on a file it cannot parse or decode: it has no single base class for it.
+# Its UnidentifiedImageError is an OSError, so this needs no Pillow import (the indexer has none).
+DECODE_ERRORS: tuple[type[Exception], ...] = (
+    OSError,
+    SyntaxError,
+    ValueError,
+    TypeError,
+    IndexError,
+    KeyError,
+    EOFError,
+    ZeroDivisionError,
+    struct.error,
+)

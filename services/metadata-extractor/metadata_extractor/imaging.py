@@ -19,7 +19,6 @@ import io
 import math
 import numbers
 import re
-import struct
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -27,9 +26,14 @@ from datetime import datetime, timedelta, timezone
 from typing import IO, Any, Final
 
 from aws_lambda_powertools import Logger
-from PIL import ExifTags, Image, ImageFile, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageFile
 
-from media_shared.exceptions import PermanentError
+from media_shared.exceptions import (
+    DECODE_ERRORS,
+    CorruptImageError,
+    DecompressionBombError,
+    PermanentError,
+)
 
 FORMATS: Final[dict[str, str]] = {
     "JPEG": "jpeg",
@@ -53,38 +57,14 @@ BITS_PER_SAMPLE = 258
 
 _DATE = re.compile(r"^(\d{4})[:-](\d{2})[:-](\d{2})[ T](\d{2}):(\d{2}):(\d{2})$")
 _OFFSET = re.compile(r"^([+-])(\d{2}):(\d{2})$")
-_DECODE_ERRORS: Final = (
-    UnidentifiedImageError,
-    OSError,
-    SyntaxError,
-    ValueError,
-    TypeError,
-    IndexError,
-    KeyError,
-    EOFError,
-    ZeroDivisionError,
-    struct.error,
-)
 
 logger = Logger(child=True)
-
-
-class CorruptImageError(PermanentError):
-    """The file is not an image Pillow can open."""
-
-    reason = "corrupt"
 
 
 class UnsupportedImageError(PermanentError):
     """The file is an image, but not in one of the formats the pipeline accepts."""
 
     reason = "unsupported_type"
-
-
-class DecompressionBombError(PermanentError):
-    """The file declares more pixels than Pillow's guard allows even to open."""
-
-    reason = "decompression_bomb"
 
 
 class MalformedTagError(ValueError):
@@ -309,7 +289,7 @@ def _exif_of(image: ImageFile.ImageFile, reader: _Reader) -> Image.Exif:
                     exif.load(raw)
             else:
                 exif = image.getexif()
-    except _DECODE_ERRORS as error:
+    except DECODE_ERRORS as error:
         reader.skip("Exif", f"unreadable EXIF block: {type(error).__name__}: {error}")
         return Image.Exif()
     _report_corruption(caught, "Exif", reader)
@@ -331,7 +311,7 @@ def _sub_ifd(exif: Image.Exif, tag: int, name: str, reader: _Reader) -> Mapping[
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             ifd = exif.get_ifd(tag)
-    except _DECODE_ERRORS as error:
+    except DECODE_ERRORS as error:
         reader.skip(name, f"unreadable IFD: {type(error).__name__}: {error}")
         return {}
     _report_corruption(caught, name, reader)
@@ -361,7 +341,7 @@ def _frames(image: ImageFile.ImageFile) -> tuple[bool, int]:
     try:
         count = int(getattr(image, "n_frames", 1))
         return bool(getattr(image, "is_animated", count > 1)), max(1, count)
-    except _DECODE_ERRORS as error:
+    except DECODE_ERRORS as error:
         # A broken later frame: report what the first one says rather than fail the file.
         logger.warning("could not count frames", extra={"error": f"{type(error).__name__}"})
         return False, 1
@@ -421,7 +401,7 @@ def open_image(
             image = Image.open(stream)
     except Image.DecompressionBombError as error:
         raise DecompressionBombError(f"refusing to open: {error}") from None
-    except _DECODE_ERRORS as error:
+    except DECODE_ERRORS as error:
         raise CorruptImageError(f"not a readable image: {type(error).__name__}: {error}") from None
     if not isinstance(image, ImageFile.ImageFile):  # pragma: no cover - Image.open's contract
         raise CorruptImageError("not an image file")

@@ -29,8 +29,9 @@ from media_shared import (
     Event,
     InboundEvent,
     InvalidEventError,
-    PermanentError,
+    OriginalMissingError,
     SchemaCatalog,
+    UnexpectedBucketError,
     build_event,
     stable_event_id,
 )
@@ -48,18 +49,6 @@ _MISSING: Final = frozenset({"404", "NoSuchKey", "NoSuchVersion"})
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
 
 logger = Logger(child=True)
-
-
-class OriginalMissingError(PermanentError):
-    """The original an event names is not in the originals bucket (deleted, or never there)."""
-
-    reason = "original_missing"
-
-
-class UnexpectedBucketError(PermanentError):
-    """The event names an original outside the bucket this service reads."""
-
-    reason = "unexpected_bucket"
 
 
 class OriginalReadError(Exception):

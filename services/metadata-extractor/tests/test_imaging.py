@@ -5,14 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from PIL import ImageFile
+from PIL import ImageFile, UnidentifiedImageError
 
-from metadata_extractor.imaging import (
-    CorruptImageError,
-    DecompressionBombError,
-    UnsupportedImageError,
-    extract,
-)
+from media_shared import CorruptImageError, DecompressionBombError
+from media_shared.exceptions import DECODE_ERRORS
+from metadata_extractor.imaging import UnsupportedImageError, extract
 from tests.support import images
 from tests.support.images import ASCII, LONG, RATIONAL, SHORT, Tag
 
@@ -349,6 +346,11 @@ def test_a_file_that_cannot_be_opened_is_corrupt(data: bytes) -> None:
         extract(data)
 
     assert caught.value.reason == "corrupt"
+
+
+def test_what_pillow_raises_on_an_unidentified_file_is_a_decode_error() -> None:
+    # The shared DECODE_ERRORS names no Pillow class: Pillow's own must be one of its kinds.
+    assert issubclass(UnidentifiedImageError, DECODE_ERRORS)
 
 
 def test_a_decompression_bomb_is_refused() -> None:

@@ -8,14 +8,9 @@ from typing import Any
 
 import pytest
 
+from media_shared import OriginalMissingError
 from metadata_extractor.imaging import extract
-from metadata_extractor.logic import (
-    FIRST_BLOCK,
-    OriginalMissingError,
-    OriginalReadError,
-    S3Objects,
-    S3RangeFile,
-)
+from metadata_extractor.logic import FIRST_BLOCK, OriginalReadError, S3Objects, S3RangeFile
 from tests.support import images
 
 

@@ -9,14 +9,9 @@ import time
 import pytest
 from PIL import Image, ImageChops, ImageOps, ImageStat
 
+from media_shared import CorruptImageError, DecompressionBombError
 from tests.support import images
-from thumbnailer.imaging import (
-    CorruptImageError,
-    DecompressionBombError,
-    Rendition,
-    plan,
-    render,
-)
+from thumbnailer.imaging import Rendition, plan, render
 
 SIZES = (256, 512, 1024)
 RED, BLUE, WHITE = (255, 0, 0), (0, 0, 255), (255, 255, 255)

@@ -30,7 +30,6 @@ Outputs carry no metadata: no EXIF (so no GPS), no XMP, no ICC profile.
 from __future__ import annotations
 
 import io
-import struct
 import time
 import warnings
 from collections.abc import Sequence
@@ -39,9 +38,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import IO, Final, cast
 
-from PIL import ExifTags, Image, ImageCms, ImageFile, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageCms, ImageFile
 
-from media_shared.exceptions import PermanentError
+from media_shared.exceptions import DECODE_ERRORS, CorruptImageError, DecompressionBombError
 from thumbnailer.settings import OutputFormat
 
 # Measured on 1024 px renditions of 12 MP test photographs (quality 80, one core): method 4 is
@@ -63,31 +62,6 @@ _TRANSPOSE: Final = {
     7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
 }
-# What Pillow raises on a file it cannot parse or decode (it has no single base class for it).
-_DECODE_ERRORS: Final = (
-    UnidentifiedImageError,
-    OSError,
-    SyntaxError,
-    ValueError,
-    TypeError,
-    IndexError,
-    KeyError,
-    EOFError,
-    ZeroDivisionError,
-    struct.error,
-)
-
-
-class CorruptImageError(PermanentError):
-    """The file is not an image Pillow can read, or its data ends or breaks before the pixels do."""
-
-    reason = "corrupt"
-
-
-class DecompressionBombError(PermanentError):
-    """The file declares more pixels than the service will decode."""
-
-    reason = "decompression_bomb"
 
 
 @dataclass(frozen=True)
@@ -182,7 +156,7 @@ def open_image(source: IO[bytes] | bytes, *, max_pixels: int) -> ImageFile.Image
             image = Image.open(stream)
     except Image.DecompressionBombError as error:
         raise DecompressionBombError(f"refusing to decode: {error}") from None
-    except _DECODE_ERRORS as error:
+    except DECODE_ERRORS as error:
         raise CorruptImageError(f"not a readable image: {type(error).__name__}: {error}") from None
     if not isinstance(image, ImageFile.ImageFile):  # pragma: no cover - Image.open's contract
         raise CorruptImageError("not an image file")
@@ -203,7 +177,7 @@ def exif_orientation(image: Image.Image) -> int:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             value = image.getexif().get(ExifTags.Base.Orientation)
-    except _DECODE_ERRORS:
+    except DECODE_ERRORS:
         return 1
     return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
@@ -334,7 +308,7 @@ def render(
         orientation = exif_orientation(image)
     except Image.DecompressionBombError as error:
         raise DecompressionBombError(f"refusing to decode: {error}") from None
-    except _DECODE_ERRORS as error:
+    except DECODE_ERRORS as error:
         raise CorruptImageError(
             f"{source_format} could not be decoded: {type(error).__name__}: {error}"
         ) from None

@@ -25,8 +25,9 @@ from media_shared import (
     Event,
     InboundEvent,
     InvalidEventError,
-    PermanentError,
+    OriginalMissingError,
     SchemaCatalog,
+    UnexpectedBucketError,
     build_event,
     stable_event_id,
 )
@@ -46,18 +47,6 @@ SPOOL_BYTES: Final = 64 * 1024 * 1024
 UPLOAD_WORKERS: Final = 4
 
 logger = Logger(child=True)
-
-
-class OriginalMissingError(PermanentError):
-    """The original an event names is not in the originals bucket (deleted, or never there)."""
-
-    reason = "original_missing"
-
-
-class UnexpectedBucketError(PermanentError):
-    """The event names an original outside the bucket this service reads."""
-
-    reason = "unexpected_bucket"
 
 
 class ObjectStore(Protocol):
