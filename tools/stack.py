@@ -36,6 +36,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tools import package
 from tools.package import REPO
@@ -51,6 +52,7 @@ from tools.terraform_env import (
     changed_addresses,
     local_backend_config,
     local_settings,
+    planned_parameter_names,
     service_root,
     terraform_settings,
 )
@@ -173,15 +175,7 @@ def stop_moto(moto: Moto) -> bool:
 
 
 def ensure_state_bucket(endpoint: str) -> None:
-    import boto3
-
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name=LOCAL_REGION,
-        aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-    )
+    s3 = _s3(endpoint)
     existing = {bucket["Name"] for bucket in s3.list_buckets().get("Buckets", [])}
     if STATE_BUCKET not in existing:
         s3.create_bucket(Bucket=STATE_BUCKET)
@@ -193,12 +187,16 @@ def ensure_state_bucket(endpoint: str) -> None:
 
 @dataclass(frozen=True)
 class Job:
+    """What to do with one root: init, save a plan, apply (the saved plan when there is one)."""
+
     root: Root
     env: Mapping[str, str]
     data_dir: Path
     backend_config: tuple[str, ...]
     log: Path
     init: bool = True
+    plan_file: Path | None = None
+    plan: bool = False
     apply: bool = True
 
 
@@ -208,6 +206,8 @@ class Result:
     ok: bool
     seconds: dict[str, float] = field(default_factory=dict)
     resources: int = 0
+    #: With Job.plan: the names of the SSM parameters the plan creates or keeps.
+    parameters: list[str] = field(default_factory=list)
     error: str = ""
 
 
@@ -217,9 +217,12 @@ def run_job(job: Job) -> Result:
     try:
         if job.init:
             result.seconds["init"] = runner.init(job.backend_config).seconds
+        if job.plan and job.plan_file is not None:
+            run, _ = runner.plan(job.plan_file)
+            result.seconds["plan"] = run.seconds
+            result.parameters = planned_parameter_names(runner.show_plan(job.plan_file))
         if job.apply:
-            result.seconds["apply"] = runner.apply().seconds
-            result.resources = len(runner.resources())
+            result.seconds["apply"] = runner.apply(job.plan_file).seconds
         result.ok = True
     except StackError as error:
         result.error = str(error)
@@ -237,7 +240,7 @@ def run_job(job: Job) -> Result:
 
 
 def _local_job(
-    root: Root, env: Mapping[str, str], moto: Moto, directory: Path, **flags: bool
+    root: Root, env: Mapping[str, str], moto: Moto, directory: Path, **flags: Any
 ) -> Job:
     backend = local_backend_config(moto.endpoint, root, directory / "terraform" / "backends")
     return Job(
@@ -276,29 +279,48 @@ def up(jobs: int = 4) -> int:
     artifacts: dict[str, package.Artifact] = {}
     # A root without .terraform.lock.hcl makes init (re)install the provider into the shared
     # plugin cache, which is not safe concurrently: init those one by one first (this writes
-    # their lock files). With a lock file, init only links from the cache, so the rest of the
-    # inits run in parallel, alongside the platform's apply.
+    # their lock files). With a lock file, init only links from the cache, so those inits run
+    # in parallel, alongside the platform.
     inited: dict[str, Result] = {}
     for root in roots:
-        if root is platform or not (root.directory / ".terraform.lock.hcl").is_file():
+        if not (root.directory / ".terraform.lock.hcl").is_file():
             inited[root.id] = run_job(_local_job(root, env, moto, directory, apply=False))
             _raise_failures([inited[root.id]])
-    with ProcessPoolExecutor(max_workers=max(1, min(jobs, len(services)) + 1)) as pool:
-        platform_apply = pool.submit(
-            run_job, _local_job(platform, env, moto, directory, init=False)
-        )
+    plan_file = directory / "terraform" / "plans" / "platform.tfplan"
+    with ProcessPoolExecutor(max_workers=len(roots)) as pool:
         inits = {
             root.id: pool.submit(run_job, _local_job(root, env, moto, directory, apply=False))
             for root in services
             if root.id not in inited
         }
+        # The platform is planned first, so we know which SSM parameters it publishes.
+        planned = run_job(
+            _local_job(
+                platform,
+                env,
+                moto,
+                directory,
+                init=platform.id not in inited,
+                plan=True,
+                plan_file=plan_file,
+                apply=False,
+            )
+        )
+        inited.setdefault(platform.id, planned)
+        _raise_failures([planned])
+        platform_apply = pool.submit(
+            run_job, _local_job(platform, env, moto, directory, init=False, plan_file=plan_file)
+        )
         # Meanwhile, here: build the artifacts (nothing needs them until the services apply).
         for root in services:
             assert root.service is not None
             artifacts[root.id] = package.build(root.service)
         inited.update({root_id: future.result() for root_id, future in inits.items()})
-        results["platform"] = platform_apply.result()
-        _raise_failures([results["platform"], *inited.values()])
+        _raise_failures(list(inited.values()))
+        # A service root depends on nothing but the platform's published parameters (that is
+        # the design): start the services once those exist, not when the whole platform is done
+        # (its slowest resources, e.g. lifecycle rules, concern no service).
+        _await_parameters(moto.endpoint, planned.parameters, platform_apply)
         applies: dict[str, Future[Result]] = {
             root.id: pool.submit(
                 run_job,
@@ -307,12 +329,64 @@ def up(jobs: int = 4) -> int:
             )
             for root in services
         }
+        results["platform"] = platform_apply.result()
         results.update({root_id: future.result() for root_id, future in applies.items()})
     for root_id, result in results.items():
+        if result.ok:
+            result.resources = _count_resources(moto.endpoint, root_id)
         result.seconds["init"] = inited[root_id].seconds.get("init", 0.0)
+        planning = inited[root_id].seconds.get("plan", 0.0)
+        result.seconds["apply"] = result.seconds.get("apply", 0.0) + planning
     _raise_failures(list(results.values()))
     _print_up_summary(moto, results, artifacts, missing, time.monotonic() - started, directory)
     return 0
+
+
+def _s3(endpoint: str) -> Any:
+    import boto3
+
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name=LOCAL_REGION,
+        aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    )
+
+
+def _count_resources(endpoint: str, root_id: str) -> int:
+    """Managed resource instances in a root's state (what `terraform state list` counts)."""
+    body = _s3(endpoint).get_object(Bucket=STATE_BUCKET, Key=f"{root_id}/terraform.tfstate")
+    state = json.load(body["Body"])
+    return sum(
+        len(resource.get("instances", []))
+        for resource in state.get("resources", [])
+        if resource.get("mode") == "managed"
+    )
+
+
+def _await_parameters(endpoint: str, names: Sequence[str], platform: Future[Result]) -> None:
+    """Return once every parameter in ``names`` exists, or the platform's apply has ended."""
+    import boto3
+
+    ssm = boto3.client(
+        "ssm",
+        endpoint_url=endpoint,
+        region_name=LOCAL_REGION,
+        aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    )
+    pending = list(names)
+    while pending and not platform.done():
+        found: set[str] = set()
+        for start in range(0, len(pending), 10):  # GetParameters takes 10 names at most
+            response = ssm.get_parameters(Names=pending[start : start + 10])
+            found.update(parameter["Name"] for parameter in response["Parameters"])
+        pending = [name for name in pending if name not in found]
+        if pending:
+            time.sleep(0.25)
+    if platform.done():
+        _raise_failures([platform.result()])
 
 
 def _print_up_summary(

@@ -265,15 +265,6 @@ class RootRunner:
         document: dict[str, Any] = json.loads(run.out)
         return document
 
-    def resources(self) -> list[str]:
-        """Managed resource addresses in the root's state (data sources left out)."""
-        run = self._check(self._run("state list", stream=False))
-        return [
-            line
-            for line in run.out.splitlines()
-            if line and not line.startswith("data.") and ".data." not in line
-        ]
-
 
 def changed_addresses(plan: Mapping[str, Any]) -> dict[str, list[str]]:
     """Address -> actions for every resource the plan creates, updates, replaces or deletes."""
@@ -283,3 +274,18 @@ def changed_addresses(plan: Mapping[str, Any]) -> dict[str, list[str]]:
         if actions and actions not in (["no-op"], ["read"]):
             changes[str(change["address"])] = actions
     return changes
+
+
+def planned_parameter_names(plan: Mapping[str, Any]) -> list[str]:
+    """Names of the SSM parameters a saved plan's root will have (created or kept)."""
+    names: list[str] = []
+    modules = [plan.get("planned_values", {}).get("root_module", {})]
+    while modules:
+        module = modules.pop()
+        modules.extend(module.get("child_modules", []))
+        for resource in module.get("resources", []):
+            if resource.get("type") == "aws_ssm_parameter" and resource.get("mode") == "managed":
+                name = resource.get("values", {}).get("name")
+                if isinstance(name, str):
+                    names.append(name)
+    return sorted(names)
