@@ -113,7 +113,7 @@ def list_dead_letters(target: Target, only: str | None = None, limit: int = 50) 
 
 
 def redrive(target: Target, service_name: str, limit: int | None = None) -> int:
-    """Move messages from the service's DLQ back to its queue; how many were moved.
+    """Move the messages in the service's DLQ back to its queue; how many were moved.
 
     Each message is sent to the queue (body and attributes, less the parking ones, so a message
     parked again gets fresh ones) before it is deleted from the DLQ: at worst a duplicate, which
@@ -123,9 +123,17 @@ def redrive(target: Target, service_name: str, limit: int | None = None) -> int:
     if queues.dlq_url is None:
         raise CliError(f"{service_name} has no DLQ (its queue has no redrive policy)")
     sqs = target.sqs
+    # Only what is there now: a message that fails again is parked again while this runs, and
+    # must wait for the next redrive rather than go round in circles.
+    waiting = int(
+        sqs.get_queue_attributes(
+            QueueUrl=queues.dlq_url, AttributeNames=["ApproximateNumberOfMessages"]
+        )["Attributes"]["ApproximateNumberOfMessages"]
+    )
+    limit = waiting if limit is None else min(limit, waiting)
     moved = 0
-    while limit is None or moved < limit:
-        want = 10 if limit is None else min(10, limit - moved)
+    while moved < limit:
+        want = min(10, limit - moved)
         messages = sqs.receive_message(
             QueueUrl=queues.dlq_url,
             MaxNumberOfMessages=want,
