@@ -214,15 +214,29 @@ def test_redrive_of_an_unknown_service_is_a_clear_error(
     assert "thumbnailer" in error
 
 
-def test_replay_replays_the_archive_or_says_the_backend_cannot(
+def test_replay_puts_archived_events_back_on_the_bus(
     pipeline: Pipeline, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = mediactl(_cli(pipeline, "replay", "--from", "-10m", "--wait", "10"))
-    out, err = capsys.readouterr()
-    if code == 0:
-        assert "replay mediactl-" in out
-    else:
-        assert "does not support" in err or "archive" in err
+    # given an event published a moment ago (the platform archives the bus)
+    event = publish.refresh_ids(publish.load_event("AssetRejected/valid-basic")[0])
+    publish.publish(pipeline.target, event)
+    event_id = event["detail"]["metadata"]["event_id"]
+    time.sleep(1)
+
+    # when the operator replays the last ten minutes
+    with BusTail(pipeline.target, ["AssetRejected"]) as tail:
+        code = mediactl(_cli(pipeline, "replay", "--from", "10m", "--wait", "10"))
+        out = capsys.readouterr().out
+        replayed = [
+            e
+            for e in tail.events(timeout=10)
+            if e["detail"]["metadata"]["event_id"] == event_id and e.get("replay-name")
+        ]
+
+    # then the replay completed and the event came back, marked as replayed
+    assert code == 0
+    assert "COMPLETED" in out
+    assert len(replayed) == 1
 
 
 def test_upload_of_a_missing_file_is_refused(

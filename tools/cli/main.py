@@ -137,8 +137,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser(
         "replay", parents=[common], help="replay a time window of the bus archive onto the bus"
     )
-    p.add_argument("--from", dest="start", required=True, help="ISO 8601 time or -30m/-2h/-1d")
-    p.add_argument("--to", dest="end", default="-0s", help="ISO 8601 time (default now)")
+    p.add_argument(
+        "--from", dest="start", required=True, help="ISO 8601 time, or a time ago: 30m, 2h, 1d"
+    )
+    p.add_argument("--to", dest="end", default="now", help="ISO 8601 time or a time ago (now)")
     p.add_argument("--archive", help="archive name (default: the bus's only archive)")
     p.add_argument("--wait", type=_seconds, default=30.0, help="seconds to wait for completion")
     return parser

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,16 +25,26 @@ class ReplayResult:
     reason: str | None
 
 
+_AGO = re.compile(r"^-?(?P<count>[0-9]+)\s*(?P<unit>[smhd])(\s+ago)?$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
 def parse_time(value: str) -> datetime:
-    """ISO 8601 (``2026-11-23T10:00``, ``...Z``, ``...+01:00``) or ``-30m`` / ``-2h`` / ``-1d``."""
-    text = value.strip()
-    if text.startswith("-") and text[-1:] in {"s", "m", "h", "d"} and text[1:-1].isdigit():
-        seconds = int(text[1:-1]) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[text[-1]]
+    """ISO 8601 (``2026-11-23T10:00``, ``...Z``, ``...+01:00``), ``now``, or a time ago:
+    ``30m``, ``2h``, ``1d`` (also ``-30m``, ``30m ago``)."""
+    text = value.strip().lower()
+    if text == "now":
+        return datetime.now(UTC)
+    ago = _AGO.match(text)
+    if ago:
+        seconds = int(ago["count"]) * _UNITS[ago["unit"]]
         return datetime.fromtimestamp(time.time() - seconds, UTC)
     try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise CliError(f"cannot read time {value!r}: use ISO 8601 or -30m / -2h / -1d") from None
+        raise CliError(
+            f"cannot read time {value!r}: use ISO 8601, now, or a time ago such as 30m, 2h, 1d"
+        ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
