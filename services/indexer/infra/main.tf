@@ -23,7 +23,8 @@ data "aws_ssm_parameter" "platform" {
 }
 
 ################################################################################
-# The asset index: owned by the indexer, written by nobody else
+# The asset index: owned by the indexer, written by nobody else.
+# Shape agreed with the indexer's code in README-table.md.
 ################################################################################
 
 resource "aws_dynamodb_table" "index" {
@@ -125,16 +126,12 @@ module "service" {
     INDEX_TABLE = aws_dynamodb_table.index.name
   }
 
+  # What the indexer's code uses (README-table.md): conditional UpdateItem merges and GetItem, on the
+  # table only; it never queries the indexes, puts or deletes whole items.
   policy_statements = {
-    WriteTheIndex = {
-      actions = [
-        "dynamodb:GetItem",
-        "dynamodb:PutItem",
-        "dynamodb:UpdateItem",
-        "dynamodb:ConditionCheckItem",
-        "dynamodb:Query",
-      ]
-      resources = [aws_dynamodb_table.index.arn, "${aws_dynamodb_table.index.arn}/index/*"]
+    MergeIntoTheIndex = {
+      actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+      resources = [aws_dynamodb_table.index.arn]
     }
   }
 

@@ -43,6 +43,13 @@ variable "timeout" {
   description = "Function timeout in seconds (the queue's visibility timeout is 6x this)."
   type        = number
   default     = 30
+
+  validation {
+    # A delivery that meets another one's AssetIndexed claim (held 120 s) fails on purpose and must
+    # not be retried before that claim is done or expired (services/indexer/indexer/logic.py).
+    condition     = 6 * var.timeout > 120
+    error_message = "timeout must be at least 21 s: the queue's visibility timeout (6x) must exceed the indexer's 120 s publication claim."
+  }
 }
 
 variable "batch_size" {

@@ -77,9 +77,21 @@ module "service" {
       actions   = ["s3:DeleteObject", "s3:DeleteObjectVersion"]
       resources = ["${local.uploads_arn}/*"]
     }
+    # Copy (single or multipart), then HEAD the copy before deleting the upload; a duplicate delivery
+    # recovers the facts of an upload already moved from the copy's metadata.
     WriteOriginalsAndQuarantine = {
-      actions   = ["s3:PutObject"]
+      actions   = ["s3:PutObject", "s3:AbortMultipartUpload", "s3:GetObject"]
       resources = ["${local.originals_arn}/originals/*", "${local.originals_arn}/quarantine/*"]
+    }
+    # Find an earlier rejection; and a HEAD of a missing key answers 404 rather than 403.
+    ListOriginalsAndQuarantine = {
+      actions   = ["s3:ListBucket"]
+      resources = [local.originals_arn]
+      conditions = [{
+        test     = "StringLike"
+        variable = "s3:prefix"
+        values   = ["originals/*", "quarantine/*"]
+      }]
     }
     NeverWriteUploads = {
       effect    = "Deny"

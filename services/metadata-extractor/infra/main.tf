@@ -50,6 +50,16 @@ module "service" {
       actions   = ["s3:GetObject", "s3:GetObjectVersion"]
       resources = ["${local.platform["buckets/originals/arn"]}/originals/*"]
     }
+    # A missing original then answers 404 (parked as original_missing) rather than 403 (retried).
+    ListOriginals = {
+      actions   = ["s3:ListBucket"]
+      resources = [local.platform["buckets/originals/arn"]]
+      conditions = [{
+        test     = "StringLike"
+        variable = "s3:prefix"
+        values   = ["originals/*"]
+      }]
+    }
   }
 
   batch_size               = var.batch_size
