@@ -10,9 +10,18 @@ The same ``.tf`` files serve AWS and the local stack; only configuration differs
   the local environment, and the roots' own S3 backend pointed at the moto server;
 * AWS: the caller's credentials and ``infra/backends/<env>.s3.tfbackend``.
 
-Terraform runs through python-terraform. It takes its environment from ``os.environ`` at call
-time and offers no per-call environment, so a run swaps ``os.environ`` for the run's own
-(:func:`environment`); parallel runs happen in separate processes (see tools.stack).
+Terraform runs through python-terraform (0.10.1, written for Terraform 0.12). What it gets wrong
+for Terraform 1.x, and how each is handled here (no call needed a subprocess fallback):
+
+* no per-call environment: it copies ``os.environ`` at call time, so a run swaps ``os.environ``
+  for the run's own (:func:`environment`) and parallel runs happen in separate processes
+  (tools.stack), never threads;
+* its default ``variables={}`` becomes ``-var-file=<temp file with {}>`` on every command, which
+  ``apply <planfile>`` rejects: every call passes ``var=None`` (variables come as ``TF_VAR_*``);
+* ``apply`` says ``-auto-approve=false`` unless ``skip_plan=True``, and with ``-input=false`` that
+  apply cannot be approved: every apply passes ``skip_plan=True``;
+* ``destroy`` sends ``-force`` (removed in Terraform 0.15) and ``synchronous=False`` leaks into
+  the command line as ``-synchronous=false``: neither is used (``down`` just stops moto).
 """
 
 from __future__ import annotations
