@@ -25,8 +25,12 @@ def with_data(event: dict[str, Any], **data: Any) -> dict[str, Any]:
     return changed
 
 
-def sqs_batch(*bodies: dict[str, Any] | str) -> dict[str, Any]:
-    """An SQS event source batch whose message bodies are ``bodies`` (dicts are JSON-encoded)."""
+def sqs_batch(
+    *bodies: dict[str, Any] | str,
+    queue_arn: str = "arn:aws:sqs:us-east-1:123456789012:media-test-queue",
+) -> dict[str, Any]:
+    """A Lambda SQS event carrying ``bodies`` in order (dicts are JSON-encoded), as the event
+    source mapping delivers it; the records' message ids are ``message-1``, ``message-2``, ..."""
     records = []
     for number, body in enumerate(bodies, start=1):
         records.append(
@@ -34,11 +38,16 @@ def sqs_batch(*bodies: dict[str, Any] | str) -> dict[str, Any]:
                 "messageId": f"message-{number}",
                 "receiptHandle": f"receipt-{number}",
                 "body": body if isinstance(body, str) else json.dumps(body),
-                "attributes": {"ApproximateReceiveCount": "1"},
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": "1763892929000",
+                    "SenderId": "AIDAIENQZJOLO23YVJ4VO",
+                    "ApproximateFirstReceiveTimestamp": "1763892929001",
+                },
                 "messageAttributes": {},
                 "md5OfBody": "",
                 "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:media-test-queue",
+                "eventSourceARN": queue_arn,
                 "awsRegion": "us-east-1",
             }
         )

@@ -1,13 +1,13 @@
 """Factories for the AWS-owned events the pipeline receives: S3 "Object Created" via EventBridge.
 
 Shaped like the events S3 sends to EventBridge (the default bus), so a test can hand one to ingest
-exactly as SQS would. ``encode_key=True`` writes the key the way S3 event notifications encode it
-(``+`` for a space, ``%XX`` for other bytes), to prove the consumer decodes deliberately.
+exactly as SQS would (in a ``tests.support.events.sqs_batch``). ``encode_key=True`` writes the key
+the way S3 event notifications encode it (``+`` for a space, ``%XX`` for other bytes), to prove
+the consumer decodes deliberately.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 from urllib.parse import quote_plus
@@ -64,36 +64,3 @@ def object_created(
             "reason": reason,
         },
     }
-
-
-def sqs_record(
-    body: dict[str, Any] | str,
-    *,
-    queue_arn: str = f"arn:aws:sqs:{REGION}:{ACCOUNT}:media-test-queue",
-    message_id: str | None = None,
-    receive_count: int = 1,
-) -> dict[str, Any]:
-    """One SQS record as Lambda's event source mapping delivers it (EventBridge -> SQS)."""
-    text = body if isinstance(body, str) else json.dumps(body)
-    return {
-        "messageId": message_id or str(uuid.uuid4()),
-        "receiptHandle": f"handle-{uuid.uuid4()}",
-        "body": text,
-        "attributes": {
-            "ApproximateReceiveCount": str(receive_count),
-            "SentTimestamp": "1763892929000",
-            "SenderId": "AIDAIENQZJOLO23YVJ4VO",
-            "ApproximateFirstReceiveTimestamp": "1763892929001",
-        },
-        "messageAttributes": {},
-        "md5OfBody": "0" * 32,
-        "eventSource": "aws:sqs",
-        "eventSourceARN": queue_arn,
-        "awsRegion": REGION,
-    }
-
-
-def sqs_batch(*bodies: dict[str, Any] | str, queue_arn: str | None = None) -> dict[str, Any]:
-    """A Lambda SQS event carrying ``bodies`` in order."""
-    kwargs = {} if queue_arn is None else {"queue_arn": queue_arn}
-    return {"Records": [sqs_record(body, **kwargs) for body in bodies]}

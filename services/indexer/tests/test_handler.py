@@ -8,8 +8,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from tests.support.events import example
-from tests.support.s3events import sqs_batch
+from tests.support.events import example, sqs_batch
 
 
 def test_a_batch_of_the_three_facts_indexes_the_asset_and_announces_it(
@@ -21,7 +20,7 @@ def test_a_batch_of_the_three_facts_indexes_the_asset_and_announces_it(
 
     assert response == {"batchItemFailures": []}
     assert aws.item()["status"] == "indexed"
-    assert [e["detail-type"] for e in aws.published.drain()] == ["AssetIndexed"]
+    assert [e["detail-type"] for e in aws.published()] == ["AssetIndexed"]
 
 
 def test_the_same_facts_delivered_three_times_announce_the_asset_once(
@@ -35,7 +34,7 @@ def test_the_same_facts_delivered_three_times_announce_the_asset_once(
     ]
 
     assert responses == [{"batchItemFailures": []}] * 2
-    assert [e["detail-type"] for e in aws.published.drain()] == ["AssetIndexed"]
+    assert [e["detail-type"] for e in aws.published()] == ["AssetIndexed"]
 
 
 def test_an_invalid_event_is_parked_in_the_dlq_and_reported(
@@ -47,11 +46,11 @@ def test_an_invalid_event_is_parked_in_the_dlq_and_reported(
     response = handler.lambda_handler(sqs_batch(invalid), lambda_context)
 
     assert response == {"batchItemFailures": []}
-    [parked] = aws.dlq_messages()
+    [parked] = aws.parked()
     assert json.loads(parked["Body"]) == invalid
     assert parked["MessageAttributes"]["reason"]["StringValue"] == "invalid_event"
     assert parked["MessageAttributes"]["service"]["StringValue"] == "indexer"
-    [failed] = aws.published.drain()
+    [failed] = aws.published()
     assert failed["detail-type"] == "ProcessingFailed"
     assert failed["source"] == "media.indexer"
     assert failed["detail"]["data"]["asset_id"] == invalid["detail"]["metadata"]["correlation_id"]
@@ -88,6 +87,6 @@ def test_one_bad_record_does_not_fail_its_neighbours(
     assert response == {"batchItemFailures": [{"itemIdentifier": batch["Records"][2]["messageId"]}]}
     assert aws.item()["status"] == "indexed"
     assert aws.item(flaky.asset) is None
-    assert len(aws.dlq_messages()) == 1
-    kinds = sorted(e["detail-type"] for e in aws.published.drain())
+    assert len(aws.parked()) == 1
+    kinds = sorted(e["detail-type"] for e in aws.published())
     assert kinds == ["AssetIndexed", "ProcessingFailed"]

@@ -46,7 +46,7 @@ def test_three_facts_make_an_indexed_record_and_one_asset_indexed(
     assert item["indexed_published"] is True
     assert "indexed_claimed_at" not in item
     # and AssetIndexed went out once, describing the asset
-    [indexed] = aws.published.of_type("AssetIndexed")
+    [indexed] = aws.published("AssetIndexed")
     catalog.validate(indexed)
     data = indexed["detail"]["data"]
     assert indexed["detail"]["metadata"]["event_id"] == indexed_event_id(ASSET)
@@ -70,7 +70,7 @@ def test_until_complete_the_record_is_pending(
     assert item["status"] == "pending"
     assert "metadata" not in item
     assert "indexed_event_id" not in item
-    assert aws.published.of_type("AssetIndexed") == []
+    assert aws.published("AssetIndexed") == []
 
 
 ORDERS = list(itertools.permutations(["ingested", "metadata", "thumbnails"]))
@@ -90,7 +90,7 @@ def test_every_order_and_any_duplicates_give_the_same_record_and_one_asset_index
         for name in (*order, *order, order[0]):
             deliver(indexer, catalog, events[name])
         records[order] = aws.item()
-        announced[order] = aws.published.of_type("AssetIndexed")
+        announced[order] = aws.published("AssetIndexed")
 
     first = records[ORDERS[0]]
     assert first["status"] == "indexed"
@@ -151,7 +151,7 @@ def test_a_rejected_upload_is_recorded_as_rejected_with_its_reason(
     assert item["status"] == "rejected"
     assert item["reason"] == "unsupported_type"
     assert item["rejection"]["data"]["quarantine"]["key"].startswith("quarantine/")
-    assert aws.published.of_type("AssetIndexed") == []
+    assert aws.published("AssetIndexed") == []
 
 
 def test_a_processing_failure_marks_the_asset_failed_until_the_missing_fact_arrives(
@@ -173,7 +173,7 @@ def test_a_processing_failure_marks_the_asset_failed_until_the_missing_fact_arri
     item = aws.item()
     assert item["status"] == "indexed"
     assert "failure" in item  # the history is kept
-    assert len(aws.published.of_type("AssetIndexed")) == 1
+    assert len(aws.published("AssetIndexed")) == 1
 
 
 def test_failures_from_several_services_are_all_kept(
@@ -231,12 +231,12 @@ def test_a_failed_publish_is_retried_with_the_same_event_id_without_waiting(
     item = aws.item()
     assert (item["status"], item["indexed_published"]) == ("indexed", False)
     assert item["indexed_claimed_at"] == 0
-    assert aws.published.of_type("AssetIndexed") == []
+    assert aws.published("AssetIndexed") == []
 
     # when SQS redelivers the message right away
     deliver(indexer, catalog, facts.thumbnails())
 
-    [indexed] = aws.published.of_type("AssetIndexed")
+    [indexed] = aws.published("AssetIndexed")
     assert indexed["detail"]["metadata"]["event_id"] == item["indexed_event_id"]
     assert aws.item()["indexed_published"] is True
 
@@ -266,7 +266,7 @@ def test_a_crash_between_the_transition_and_the_publish_is_recovered_once(
     # a duplicate arriving while the (dead) winner's claim is fresh does not publish: it retries
     with pytest.raises(PublishInProgressError):
         deliver(healthy, catalog, facts.metadata())
-    assert aws.published.of_type("AssetIndexed") == []
+    assert aws.published("AssetIndexed") == []
 
     # once the claim has expired, the redelivery publishes, with the stored event id, once
     clock.advance(121)
@@ -274,7 +274,7 @@ def test_a_crash_between_the_transition_and_the_publish_is_recovered_once(
     deliver(healthy, catalog, facts.thumbnails())
     deliver(healthy, catalog, facts.ingested())
 
-    [indexed] = aws.published.of_type("AssetIndexed")
+    [indexed] = aws.published("AssetIndexed")
     assert indexed["detail"]["metadata"]["event_id"] == indexed_event_id(ASSET)
     item = aws.item()
     assert item["indexed_published"] is True
@@ -305,7 +305,7 @@ def test_concurrent_writers_are_merged_not_overwritten(
     item = aws.item()
     assert {"ingested", "metadata", "thumbnails"} <= set(item)
     assert item["status"] == "indexed"
-    assert len(aws.published.of_type("AssetIndexed")) == 1
+    assert len(aws.published("AssetIndexed")) == 1
 
 
 def test_a_throttled_table_is_a_transient_error(

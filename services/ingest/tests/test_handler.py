@@ -11,7 +11,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.support import images
-from tests.support.s3events import object_created, sqs_batch
+from tests.support.events import sqs_batch
+from tests.support.s3events import object_created
 
 
 def announce(aws: Any, key: str, body: bytes, *, encode: bool = True, **put: Any) -> dict[str, Any]:
@@ -37,12 +38,12 @@ def test_an_upload_in_a_batch_is_ingested_and_announced_on_the_bus(
 
     # then nothing is retried, and AssetIngested reached the bus
     assert response == {"batchItemFailures": []}
-    published = aws.published.drain()
+    published = aws.published()
     assert [e["detail-type"] for e in published] == ["AssetIngested"]
     data = published[0]["detail"]["data"]
     assert data["upload"]["key"] == "incoming/summer 2026/IMG+1.jpg"
     assert aws.keys(aws.originals) == [f"originals/{data['asset_id']}"]
-    assert aws.dlq_messages() == []
+    assert aws.parked() == []
 
 
 def test_a_rejected_upload_is_announced_and_quarantined(
@@ -53,7 +54,7 @@ def test_a_rejected_upload_is_announced_and_quarantined(
     response = handler.lambda_handler(sqs_batch(event), lambda_context)
 
     assert response == {"batchItemFailures": []}
-    [rejected] = aws.published.drain()
+    [rejected] = aws.published()
     assert rejected["detail-type"] == "AssetRejected"
     assert rejected["detail"]["data"]["reason"] == "unsupported_type"
     assert aws.keys(aws.originals) == [rejected["detail"]["data"]["quarantine"]["key"]]
@@ -82,7 +83,7 @@ def test_the_same_s3_event_three_times_gives_one_asset_and_one_fact(
 
     # then there is one asset, and every AssetIngested on the bus is the same fact, same id
     assert first == second == {"batchItemFailures": []}
-    published = aws.published.drain()
+    published = aws.published()
     assert {e["detail-type"] for e in published} == {"AssetIngested"}
     assert len({e["detail"]["metadata"]["event_id"] for e in published}) == 1
     assert len({json.dumps(e["detail"]["data"], sort_keys=True) for e in published}) == 1
@@ -102,14 +103,14 @@ def test_an_invalid_event_is_parked_in_the_dlq_and_reported(
 
     # then it is not retried: it waits in the DLQ, verbatim, with the reason
     assert response == {"batchItemFailures": []}
-    [parked] = aws.dlq_messages()
+    [parked] = aws.parked()
     assert json.loads(parked["Body"]) == event
     attributes = {k: v["StringValue"] for k, v in parked["MessageAttributes"].items()}
     assert attributes["reason"] == "invalid_event"
     assert attributes["service"] == "ingest"
     assert "detail/object/key" in attributes["error_message"]
     # and ProcessingFailed says so on the bus
-    [failed] = aws.published.drain()
+    [failed] = aws.published()
     assert failed["detail-type"] == "ProcessingFailed"
     assert failed["detail"]["data"]["reason"] == "invalid_event"
     assert failed["detail"]["data"]["failed_event"]["id"] == event["id"]
@@ -121,8 +122,8 @@ def test_a_body_that_is_not_json_is_parked(
     response = handler.lambda_handler(sqs_batch("this is not json"), lambda_context)
 
     assert response == {"batchItemFailures": []}
-    assert len(aws.dlq_messages()) == 1
-    assert [e["detail-type"] for e in aws.published.drain()] == ["ProcessingFailed"]
+    assert len(aws.parked()) == 1
+    assert [e["detail-type"] for e in aws.published()] == ["ProcessingFailed"]
 
 
 def test_an_upload_that_vanished_without_a_trace_is_parked_as_missing(
@@ -132,9 +133,9 @@ def test_an_upload_that_vanished_without_a_trace_is_parked_as_missing(
 
     handler.lambda_handler(sqs_batch(event), lambda_context)
 
-    [failed] = aws.published.drain()
+    [failed] = aws.published()
     assert failed["detail"]["data"]["reason"] == "missing"
-    [parked] = aws.dlq_messages()
+    [parked] = aws.parked()
     assert parked["MessageAttributes"]["reason"]["StringValue"] == "missing"
 
 
@@ -147,7 +148,7 @@ def test_an_event_for_another_bucket_is_parked_and_nothing_is_touched(
 
     handler.lambda_handler(sqs_batch(event), lambda_context)
 
-    [failed] = aws.published.drain()
+    [failed] = aws.published()
     assert failed["detail"]["data"]["reason"] == "wrong_bucket"
     assert aws.keys("media-test-elsewhere") == ["x.jpg"]
     assert aws.keys(aws.originals) == []
@@ -175,9 +176,9 @@ def test_one_bad_record_does_not_fail_its_neighbours(
     flaky_id = batch["Records"][2]["messageId"]
     assert response == {"batchItemFailures": [{"itemIdentifier": flaky_id}]}
     # its neighbours were handled: two assets ingested, the invalid one parked
-    kinds = sorted(e["detail-type"] for e in aws.published.drain())
+    kinds = sorted(e["detail-type"] for e in aws.published())
     assert kinds == ["AssetIngested", "AssetIngested", "ProcessingFailed"]
-    assert len(aws.dlq_messages()) == 1
+    assert len(aws.parked()) == 1
     # and the throttled upload is untouched, ready for the retry
     assert [v["Key"] for v in aws.upload_versions()] == ["incoming/flaky.jpg"]
 
@@ -186,7 +187,7 @@ def test_one_bad_record_does_not_fail_its_neighbours(
     retry = handler.lambda_handler(sqs_batch(flaky), lambda_context)
 
     assert retry == {"batchItemFailures": []}
-    assert [e["detail-type"] for e in aws.published.drain()] == ["AssetIngested"]
+    assert [e["detail-type"] for e in aws.published()] == ["AssetIngested"]
     assert aws.upload_versions() == []
 
 
@@ -235,7 +236,7 @@ def test_the_event_s3_itself_sends_through_eventbridge_and_sqs_is_handled(
 
     # then the upload is ingested under its real key
     assert response == {"batchItemFailures": []}
-    [ingested] = aws.published.drain()
+    [ingested] = aws.published()
     assert ingested["detail-type"] == "AssetIngested"
     assert ingested["detail"]["data"]["upload"]["key"] == key
     assert aws.upload_versions() == []

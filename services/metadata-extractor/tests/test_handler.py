@@ -11,21 +11,12 @@ import pytest
 
 from media_shared.exceptions import ConfigurationError
 from tests.support import images
+from tests.support.aws import attributes, of_type
 from tests.support.events import example, sqs_batch
 from tests.support.images import ASCII, RATIONAL, Tag
 
 Handler = Callable[..., ModuleType]
 SYDNEY = (-33.8568, 151.2153)
-
-
-def of_type(events: list[dict[str, Any]], detail_type: str) -> list[dict[str, Any]]:
-    return [event for event in events if event["detail-type"] == detail_type]
-
-
-def attributes(message: dict[str, Any]) -> dict[str, str]:
-    return {
-        name: value["StringValue"] for name, value in message.get("MessageAttributes", {}).items()
-    }
 
 
 def test_an_ingested_photo_gets_one_metadata_extracted_event(

@@ -12,19 +12,10 @@ import pytest
 from PIL import Image
 
 from tests.support import images
+from tests.support.aws import attributes, of_type
 from tests.support.events import example, sqs_batch
 
 Handler = Callable[..., ModuleType]
-
-
-def of_type(events: list[dict[str, Any]], detail_type: str) -> list[dict[str, Any]]:
-    return [event for event in events if event["detail-type"] == detail_type]
-
-
-def attributes(message: dict[str, Any]) -> dict[str, str]:
-    return {
-        name: value["StringValue"] for name, value in message.get("MessageAttributes", {}).items()
-    }
 
 
 def test_an_ingested_asset_gets_webp_thumbnails_and_one_thumbnails_generated_event(
