@@ -28,20 +28,18 @@ from botocore.exceptions import ClientError
 from media_shared import (
     Event,
     InboundEvent,
-    InvalidEventError,
     OriginalMissingError,
     SchemaCatalog,
-    UnexpectedBucketError,
     build_event,
     stable_event_id,
 )
+from media_shared.originals import ingested_original
 from metadata_extractor.imaging import extract
 from metadata_extractor.settings import MetadataExtractorSettings
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-HANDLES: Final = "AssetIngested"
 PUBLISHES: Final = "MetadataExtracted"
 FIRST_BLOCK: Final = 64 * 1024
 MAX_BLOCK: Final = 8 * 1024 * 1024
@@ -216,20 +214,11 @@ def extract_metadata(
     catalog: SchemaCatalog,
 ) -> list[Event]:
     """Read the asset's metadata and return the MetadataExtracted to publish."""
-    if inbound.detail_type != HANDLES:
-        raise InvalidEventError(
-            f"the metadata-extractor handles {HANDLES} events, not {inbound.detail_type}",
-            schema=inbound.detail_type,
-        )
-    data = inbound.data
-    asset_id = str(data["asset_id"])
-    original = data["original"]
-    if original["bucket"] != settings.originals_bucket:
-        raise UnexpectedBucketError(
-            f"original s3://{original['bucket']}/{original['key']} is not in the originals "
-            f"bucket {settings.originals_bucket}"
-        )
-    with store.original(original["bucket"], original["key"], original.get("version_id")) as source:
+    original = ingested_original(
+        inbound, service=settings.common.service, originals_bucket=settings.originals_bucket
+    )
+    asset_id = original.asset_id
+    with store.original(original.bucket, original.key, original.version_id) as source:
         metadata = extract(source, include_gps=settings.include_gps)
     facts = metadata.as_data(asset_id)
     logger.info(

@@ -24,20 +24,18 @@ from botocore.exceptions import ClientError
 from media_shared import (
     Event,
     InboundEvent,
-    InvalidEventError,
     OriginalMissingError,
     SchemaCatalog,
-    UnexpectedBucketError,
     build_event,
     stable_event_id,
 )
+from media_shared.originals import ingested_original
 from thumbnailer.imaging import RenderResult, Rendition, render
 from thumbnailer.settings import ThumbnailerSettings
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-HANDLES: Final = "AssetIngested"
 PUBLISHES: Final = "ThumbnailsGenerated"
 # A rendition's key names its asset, size and format, and an asset's original never changes, so
 # the bytes at a key only change if the quality setting does: cache for a year.
@@ -151,20 +149,11 @@ def generate_thumbnails(
     catalog: SchemaCatalog,
 ) -> list[Event]:
     """Render the asset's renditions, write them, and return the ThumbnailsGenerated to publish."""
-    if inbound.detail_type != HANDLES:
-        raise InvalidEventError(
-            f"the thumbnailer handles {HANDLES} events, not {inbound.detail_type}",
-            schema=inbound.detail_type,
-        )
-    data = inbound.data
-    asset_id = str(data["asset_id"])
-    original = data["original"]
-    if original["bucket"] != settings.originals_bucket:
-        raise UnexpectedBucketError(
-            f"original s3://{original['bucket']}/{original['key']} is not in the originals "
-            f"bucket {settings.originals_bucket}"
-        )
-    with store.original(original["bucket"], original["key"], original.get("version_id")) as source:
+    original = ingested_original(
+        inbound, service=settings.common.service, originals_bucket=settings.originals_bucket
+    )
+    asset_id = original.asset_id
+    with store.original(original.bucket, original.key, original.version_id) as source:
         result = render(
             source,
             sizes=settings.sizes,
