@@ -14,7 +14,7 @@ import json
 import subprocess
 import urllib.parse
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -60,6 +60,15 @@ class Statement:
     effect: str
     actions: tuple[str, ...]
     resources: tuple[str, ...]
+    conditions: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def condition_values(self, key: str) -> list[str]:
+        """Every value any condition operator tests ``key`` against."""
+        values: list[str] = []
+        for tests in self.conditions.values():
+            if key in tests:
+                values.extend(_listed(tests[key]))
+        return values
 
     def allows(self, action: str, resource: str) -> bool:
         return (
@@ -100,7 +109,12 @@ def role_statements(stack: LocalStack, role: str) -> list[Statement]:
             assert "NotAction" not in item, item
             assert "NotResource" not in item, item
             statements.append(
-                Statement(item["Effect"], _listed(item["Action"]), _listed(item["Resource"]))
+                Statement(
+                    item["Effect"],
+                    _listed(item["Action"]),
+                    _listed(item["Resource"]),
+                    item.get("Condition", {}),
+                )
             )
     return statements
 
@@ -329,8 +343,6 @@ def own_resources(
     for bucket, prefix in S3_SCOPE[service]:
         arn = platform[f"buckets/{bucket}/arn"]
         allowed.append(f"{arn}/{prefix}*")
-        if bucket == "uploads":
-            allowed.append(arn)  # ListBucket, so a re-delivered, already moved upload reads 404
     return allowed
 
 
@@ -345,6 +357,11 @@ def test_each_role_grants_only_its_own_resources(
     role = functions[service]["Role"].rsplit("/", 1)[-1]
     statements = role_statements(local_stack, role)
     allowed = own_resources(service, local_stack, functions, queues, platform)
+    # Listing a bucket (so a HEAD of a missing key answers 404, not 403) is the one grant on a
+    # bucket itself, limited by s3:prefix to the service's prefixes unless it may see it all.
+    listable: dict[str, list[str]] = {}
+    for bucket, prefix in S3_SCOPE[service]:
+        listable.setdefault(platform[f"buckets/{bucket}/arn"], []).append(prefix)
     assert statements
     for statement in statements:
         for action in statement.actions:
@@ -354,6 +371,14 @@ def test_each_role_grants_only_its_own_resources(
         for resource in statement.resources:
             if resource == "*":
                 assert set(statement.actions) <= RESOURCELESS_ACTIONS, statement
+                continue
+            if resource in listable:
+                assert statement.actions == ("s3:ListBucket",), statement
+                scope = listable[resource]
+                if "" not in scope:
+                    prefixes = statement.condition_values("s3:prefix")
+                    assert prefixes, f"{service}: lists all of {resource}"
+                    assert all(p.startswith(tuple(scope)) for p in prefixes), statement
                 continue
             assert resource in allowed, f"{service}: {statement.actions} on {resource}"
 
@@ -425,15 +450,33 @@ def make(target: str, stack: LocalStack, **variables: str) -> subprocess.Complet
     return result
 
 
-def planned_changes(stack: LocalStack) -> dict[str, tuple[str, list[str]]]:
-    """Address -> (type, actions) of every change in the last plan of the thumbnailer."""
+@dataclass(frozen=True)
+class Change:
+    type: str
+    actions: list[str]
+    #: Known attributes the change sets to a new value (what is only "known after apply", such as
+    #: a policy read again at apply time because a dependency is updated, is not counted).
+    attributes: dict[str, Any]
+
+
+def planned_changes(stack: LocalStack) -> dict[str, Change]:
+    """Address -> change, for every change in the thumbnailer's last saved plan."""
     path = stack.directory / "terraform" / "plans" / "thumbnailer.plan.json"
     plan = json.loads(path.read_text(encoding="utf-8"))
-    return {
-        change["address"]: (change["type"], change["change"]["actions"])
-        for change in plan["resource_changes"]
-        if change["change"]["actions"] not in (["no-op"], ["read"])
-    }
+    changes = {}
+    for change in plan["resource_changes"]:
+        detail = change["change"]
+        if detail["actions"] in (["no-op"], ["read"]):
+            continue
+        before, after = detail.get("before") or {}, detail.get("after") or {}
+        unknown = detail.get("after_unknown") or {}
+        attributes = {
+            key: after.get(key)
+            for key in set(before) | set(after)
+            if unknown.get(key) is not True and before.get(key) != after.get(key)
+        }
+        changes[change["address"]] = Change(change["type"], detail["actions"], attributes)
+    return changes
 
 
 def test_deploying_the_thumbnailer_changes_only_the_thumbnailer(
@@ -447,17 +490,25 @@ def test_deploying_the_thumbnailer_changes_only_the_thumbnailer(
         for s in SERVICES
         if s != "thumbnailer"
     }
-    # given what a plan without any change reports (moto echoes some JSON attributes back
-    # re-spaced, so a local plan is not always empty; on AWS it is)
+    # given what a plan without any change reports (moto does not echo every attribute back
+    # as AWS does, so a local plan is not always empty; on AWS it is)
     make("plan", local_stack)
     baseline = planned_changes(local_stack)
-    assert all(actions == ["update"] for _, actions in baseline.values()), baseline
     # when a change to the thumbnailer's configuration only is deployed, the way a team does it
     make("deploy", local_stack, memory_size="2048", thumbnail_quality="70")
-    # then what the change added to the plan is the thumbnailer's function, updated in place
     changed = planned_changes(local_stack)
-    added = {address: change for address, change in changed.items() if address not in baseline}
-    assert [change for change in added.values()] == [("aws_lambda_function", ["update"])], changed
+    # then everything is updated in place: nothing created, replaced or destroyed
+    assert {tuple(change.actions) for change in changed.values()} == {("update",)}, changed
+    # and the function takes the new settings
+    (function_address,) = [a for a, c in changed.items() if c.type == "aws_lambda_function"]
+    settings = changed[function_address].attributes
+    assert settings["memory_size"] == 2048
+    assert settings["environment"][0]["variables"]["THUMBNAIL_QUALITY"] == "70"
+    # and nothing else changes that did not already differ without the change
+    for address, change in changed.items():
+        if address != function_address and change.attributes:
+            assert address in baseline, f"{address} changed: {change.attributes}"
+            assert change.attributes == baseline[address].attributes, address
     # and the function runs with the new settings
     function = lam.get_function_configuration(FunctionName=name_of("thumbnailer"))
     assert function["MemorySize"] == 2048
