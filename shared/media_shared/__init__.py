@@ -1,7 +1,7 @@
 """The project's shared library, packaged into every Lambda: contracts, publishing, the consumer."""
 
 from media_shared.consumer import EventConsumer, InboundEvent, Logic
-from media_shared.envelope import Event, build_event, source_for
+from media_shared.envelope import Event, build_event, derived_event, source_for
 from media_shared.exceptions import (
     ConfigurationError,
     CorruptImageError,
@@ -40,6 +40,7 @@ __all__ = [
     "UnknownSchemaError",
     "asset_id",
     "build_event",
+    "derived_event",
     "source_for",
     "stable_event_id",
 ]

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from media_shared.ids import stable_event_id
 from media_shared.schemas import EventSchema
 
 SOURCE_PREFIX = "media."
@@ -76,4 +77,27 @@ def build_event(
         source=source_for(producer),
         detail_type=schema.name,
         detail={"metadata": metadata, "data": dict(data)},
+    )
+
+
+def derived_event(
+    schema: EventSchema,
+    *,
+    producer: str,
+    data: Mapping[str, Any],
+    correlation_id: str,
+    causation_id: str | None,
+) -> Event:
+    """``build_event`` for facts that follow from the event that caused them.
+
+    The id is derived from the producer, the event name, the cause and the facts
+    (``stable_event_id``), so a redelivery of the cause republishes the same event, same id.
+    """
+    return build_event(
+        schema,
+        producer=producer,
+        data=data,
+        correlation_id=correlation_id,
+        causation_id=causation_id,
+        event_id=stable_event_id(producer, schema.name, causation_id, data),
     )

@@ -6,7 +6,8 @@ import uuid
 
 import pytest
 
-from media_shared import stable_event_id
+from media_shared import SchemaCatalog, derived_event, stable_event_id
+from tests.support.events import example
 
 ASSET = "3f9a1c0e5b7d4e2f8a6c1b0d9e8f7a6b"
 CAUSE = "5c1d2e3f-4a5b-4c6d-8e7f-3f9a1c0e5b7d"
@@ -56,3 +57,20 @@ def test_any_different_input_gives_a_different_id(
     reference = stable_event_id("thumbnailer", "ThumbnailsGenerated", CAUSE, {"asset_id": ASSET})
 
     assert stable_event_id(producer, name, causation_id, data) != reference
+
+
+def test_a_derived_event_takes_its_id_from_its_cause_and_its_facts(catalog: SchemaCatalog) -> None:
+    facts = example("MetadataExtracted")["detail"]["data"]
+
+    def derive(cause: str) -> str:
+        return derived_event(
+            catalog.latest("MetadataExtracted"),
+            producer="metadata-extractor",
+            data=facts,
+            correlation_id=ASSET,
+            causation_id=cause,
+        ).event_id
+
+    assert derive(CAUSE) == derive(CAUSE)
+    assert derive(CAUSE) == stable_event_id("metadata-extractor", "MetadataExtracted", CAUSE, facts)
+    assert derive("another-event") != derive(CAUSE)

@@ -30,8 +30,7 @@ from media_shared import (
     InboundEvent,
     OriginalMissingError,
     SchemaCatalog,
-    build_event,
-    stable_event_id,
+    derived_event,
 )
 from media_shared.originals import ingested_original
 from metadata_extractor.imaging import extract
@@ -231,15 +230,12 @@ def extract_metadata(
             "gps_withheld": metadata.gps_withheld,
         },
     )
-    causation_id = inbound.metadata.get("event_id")
-    producer = settings.common.service
     return [
-        build_event(
+        derived_event(
             catalog.latest(PUBLISHES),
-            producer=producer,
+            producer=settings.common.service,
             data=facts,
             correlation_id=asset_id,
-            causation_id=causation_id,
-            event_id=stable_event_id(producer, PUBLISHES, causation_id, facts),
+            causation_id=inbound.metadata.get("event_id"),
         )
     ]
