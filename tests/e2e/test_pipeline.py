@@ -227,11 +227,11 @@ def test_replay_puts_archived_events_back_on_the_bus(
     with BusTail(pipeline.target, ["AssetRejected"]) as tail:
         code = mediactl(_cli(pipeline, "replay", "--from", "10m", "--wait", "10"))
         out = capsys.readouterr().out
-        replayed = [
-            e
-            for e in tail.events(timeout=10)
-            if e["detail"]["metadata"]["event_id"] == event_id and e.get("replay-name")
-        ]
+        replayed = []
+        for seen in tail.events(timeout=10):
+            if seen["detail"]["metadata"]["event_id"] == event_id and seen.get("replay-name"):
+                replayed.append(seen)
+                break
 
     # then the replay completed and the event came back, marked as replayed
     assert code == 0
