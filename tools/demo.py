@@ -34,16 +34,11 @@ from tools.cli import assets
 from tools.cli.target import CliError, Target, resolve_target
 from tools.cli.uploads import Upload, upload
 from tools.runtime import moto_server
-from tools.runtime.endpoint import read_local_stack
+from tools.runtime.endpoint import read_local_stack, stack_dir
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_TIMEOUT = 240.0
 SERVICES = ("ingest", "thumbnailer", "metadata-extractor", "indexer")
-
-
-def stack_dir() -> Path:
-    configured = os.environ.get("MEDIA_STACK_DIR")
-    return Path(configured).resolve() if configured else REPO / ".local"
 
 
 @dataclass(frozen=True)

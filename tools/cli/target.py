@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tools.runtime.endpoint import read_local_stack
+from tools.runtime.endpoint import read_local_stack, stack_dir
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -47,9 +47,7 @@ class CliError(Exception):
 
 
 def _stack_file() -> Path:
-    configured = os.environ.get("MEDIA_STACK_DIR")
-    directory = Path(configured).resolve() if configured else REPO / ".local"
-    return directory / "moto.json"
+    return stack_dir() / "moto.json"
 
 
 @dataclass

@@ -14,12 +14,12 @@ from pathlib import Path
 from types import FrameType
 
 from tools.runtime.artifacts import DEFAULT_ARTIFACT_DIRS
-from tools.runtime.endpoint import REPO, read_local_stack
+from tools.runtime.endpoint import read_local_stack, stack_dir
 from tools.runtime.interpreter import InterpreterError
 from tools.runtime.runtime import DEFAULT_CONCURRENCY, LocalRuntime, RuntimeOptions, run
 
-DEFAULT_STATE = REPO / ".local" / "runtime.json"
-DEFAULT_LOGS = REPO / ".local" / "logs"
+DEFAULT_STATE = stack_dir() / "runtime.json"
+DEFAULT_LOGS = stack_dir() / "logs"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

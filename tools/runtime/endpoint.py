@@ -8,8 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-STATE_FILE = REPO / ".local" / "moto.json"
 DEFAULT_REGION = "us-east-1"
+
+
+def stack_dir() -> Path:
+    """Where the local stack keeps its files: ``$MEDIA_STACK_DIR``, else ``.local/``."""
+    configured = os.environ.get("MEDIA_STACK_DIR")
+    return Path(configured).resolve() if configured else REPO / ".local"
 
 
 @dataclass(frozen=True)
@@ -33,8 +38,9 @@ class LocalStack:
         return True
 
 
-def read_local_stack(path: Path = STATE_FILE) -> LocalStack | None:
+def read_local_stack(path: Path | None = None) -> LocalStack | None:
     """What ``make up`` recorded, or None when there is no local stack file."""
+    path = path if path is not None else stack_dir() / "moto.json"
     if not path.is_file():
         return None
     state = json.loads(path.read_text(encoding="utf-8"))
