@@ -171,6 +171,23 @@ class MediaAccount:
         """Messages parked in the service's DLQ since the last call, with their attributes."""
         return drain(self.sqs, self.dlq_url)
 
+    def assert_parked(self, body: Any, *, reason: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Check that ``body`` alone was parked in the DLQ with ``reason`` and the service's name,
+        and that one ProcessingFailed from the service says why; return (message, event)."""
+        messages = self.parked()
+        assert len(messages) == 1, f"expected one parked message, found {messages}"
+        (message,) = messages
+        assert json.loads(message["Body"]) == body, f"parked {message['Body']}, not {body}"
+        assert attributes(message)["reason"] == reason, attributes(message)
+        assert attributes(message)["service"] == self.service, attributes(message)
+        events = self.published()
+        assert len(events) == 1, f"expected one ProcessingFailed, found {events}"
+        (failed,) = events
+        assert failed["detail-type"] == "ProcessingFailed", failed
+        assert failed["source"] == f"media.{self.service}", failed
+        assert failed["detail"]["data"]["reason"] == reason, failed
+        return message, failed
+
     def keys(self, bucket: str, prefix: str = "") -> list[str]:
         listing = self.s3.list_objects_v2(Bucket=bucket, Prefix=prefix)
         return sorted(item["Key"] for item in listing.get("Contents", []))

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from types import ModuleType
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from tests.support.aws import attributes
 from tests.support.events import example, sqs_batch
 
 
@@ -46,13 +46,8 @@ def test_an_invalid_event_is_parked_in_the_dlq_and_reported(
     response = handler.lambda_handler(sqs_batch(invalid), lambda_context)
 
     assert response == {"batchItemFailures": []}
-    [parked] = aws.parked()
-    assert json.loads(parked["Body"]) == invalid
-    assert parked["MessageAttributes"]["reason"]["StringValue"] == "invalid_event"
-    assert parked["MessageAttributes"]["service"]["StringValue"] == "indexer"
-    [failed] = aws.published()
-    assert failed["detail-type"] == "ProcessingFailed"
-    assert failed["source"] == "media.indexer"
+    parked, failed = aws.assert_parked(invalid, reason="invalid_event")
+    assert (attributes(parked)["service"], failed["source"]) == ("indexer", "media.indexer")
     assert failed["detail"]["data"]["asset_id"] == invalid["detail"]["metadata"]["correlation_id"]
     assert aws.dynamodb.scan(TableName=aws.table)["Count"] == 0
 

@@ -11,6 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.support import images
+from tests.support.aws import attributes
 from tests.support.events import sqs_batch
 from tests.support.s3events import object_created
 
@@ -103,16 +104,10 @@ def test_an_invalid_event_is_parked_in_the_dlq_and_reported(
 
     # then it is not retried: it waits in the DLQ, verbatim, with the reason
     assert response == {"batchItemFailures": []}
-    [parked] = aws.parked()
-    assert json.loads(parked["Body"]) == event
-    attributes = {k: v["StringValue"] for k, v in parked["MessageAttributes"].items()}
-    assert attributes["reason"] == "invalid_event"
-    assert attributes["service"] == "ingest"
-    assert "detail/object/key" in attributes["error_message"]
+    parked, failed = aws.assert_parked(event, reason="invalid_event")
+    assert attributes(parked)["service"] == "ingest"
+    assert "detail/object/key" in attributes(parked)["error_message"]
     # and ProcessingFailed says so on the bus
-    [failed] = aws.published()
-    assert failed["detail-type"] == "ProcessingFailed"
-    assert failed["detail"]["data"]["reason"] == "invalid_event"
     assert failed["detail"]["data"]["failed_event"]["id"] == event["id"]
 
 
@@ -133,10 +128,7 @@ def test_an_upload_that_vanished_without_a_trace_is_parked_as_missing(
 
     handler.lambda_handler(sqs_batch(event), lambda_context)
 
-    [failed] = aws.published()
-    assert failed["detail"]["data"]["reason"] == "missing"
-    [parked] = aws.parked()
-    assert parked["MessageAttributes"]["reason"]["StringValue"] == "missing"
+    aws.assert_parked(event, reason="missing")
 
 
 def test_an_event_for_another_bucket_is_parked_and_nothing_is_touched(
@@ -148,8 +140,7 @@ def test_an_event_for_another_bucket_is_parked_and_nothing_is_touched(
 
     handler.lambda_handler(sqs_batch(event), lambda_context)
 
-    [failed] = aws.published()
-    assert failed["detail"]["data"]["reason"] == "wrong_bucket"
+    aws.assert_parked(event, reason="wrong_bucket")
     assert aws.keys("media-test-elsewhere") == ["x.jpg"]
     assert aws.keys(aws.originals) == []
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
@@ -157,14 +156,11 @@ def test_an_invalid_event_is_parked_in_the_dlq_and_reported(
     response = handler.lambda_handler(sqs_batch(invalid), lambda_context)
 
     assert response == {"batchItemFailures": []}
-    (parked,) = stack.parked()
-    assert json.loads(parked["Body"]) == invalid
-    assert attributes(parked)["reason"] == "invalid_event"
-    assert attributes(parked)["service"] == "metadata-extractor"
-    (failed,) = stack.published()
-    assert failed["detail-type"] == "ProcessingFailed"
-    assert failed["source"] == "media.metadata-extractor"
-    assert failed["detail"]["data"]["reason"] == "invalid_event"
+    parked, failed = stack.assert_parked(invalid, reason="invalid_event")
+    assert (attributes(parked)["service"], failed["source"]) == (
+        "metadata-extractor",
+        "media.metadata-extractor",
+    )
 
 
 @pytest.mark.parametrize(
@@ -187,11 +183,7 @@ def test_an_original_that_cannot_be_opened_is_parked_with_its_reason(
     response = handler.lambda_handler(sqs_batch(event), lambda_context)
 
     assert response == {"batchItemFailures": []}
-    (parked,) = stack.parked()
-    assert attributes(parked)["reason"] == reason
-    (failed,) = stack.published()
-    assert failed["detail-type"] == "ProcessingFailed"
-    assert failed["detail"]["data"]["reason"] == reason
+    _, failed = stack.assert_parked(event, reason=reason)
     assert failed["detail"]["data"]["asset_id"] == event["detail"]["data"]["asset_id"]
 
 
@@ -200,10 +192,11 @@ def test_a_missing_original_is_parked_as_original_missing(
 ) -> None:
     handler = load_handler()
 
-    handler.lambda_handler(sqs_batch(stack.ingested("1" * 32, "originals/gone")), lambda_context)
+    event = stack.ingested("1" * 32, "originals/gone")
 
-    (parked,) = stack.parked()
-    assert attributes(parked)["reason"] == "original_missing"
+    handler.lambda_handler(sqs_batch(event), lambda_context)
+
+    stack.assert_parked(event, reason="original_missing")
 
 
 def test_an_original_outside_the_originals_bucket_is_refused(
@@ -215,8 +208,7 @@ def test_an_original_outside_the_originals_bucket_is_refused(
 
     handler.lambda_handler(sqs_batch(event), lambda_context)
 
-    (parked,) = stack.parked()
-    assert attributes(parked)["reason"] == "unexpected_bucket"
+    stack.assert_parked(event, reason="unexpected_bucket")
 
 
 def test_one_bad_record_does_not_fail_its_neighbours(

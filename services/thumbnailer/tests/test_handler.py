@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
@@ -141,14 +140,8 @@ def test_an_invalid_event_is_parked_in_the_dlq_and_reported(
 
     # then it is not retried: it is in the DLQ with its reason, and ProcessingFailed says why
     assert response == {"batchItemFailures": []}
-    (parked,) = stack.parked()
-    assert json.loads(parked["Body"]) == invalid
-    assert attributes(parked)["reason"] == "invalid_event"
-    assert attributes(parked)["service"] == "thumbnailer"
-    (failed,) = stack.published()
-    assert failed["detail-type"] == "ProcessingFailed"
-    assert failed["source"] == "media.thumbnailer"
-    assert failed["detail"]["data"]["reason"] == "invalid_event"
+    parked, failed = stack.assert_parked(invalid, reason="invalid_event")
+    assert (attributes(parked)["service"], failed["source"]) == ("thumbnailer", "media.thumbnailer")
     assert failed["detail"]["data"]["failed_event"]["detail-type"] == "AssetIngested"
     assert stack.derived_keys() == []
 
@@ -171,11 +164,7 @@ def test_an_original_that_cannot_be_thumbnailed_is_parked_with_its_reason(
     response = handler.lambda_handler(sqs_batch(event), lambda_context)
 
     assert response == {"batchItemFailures": []}
-    (parked,) = stack.parked()
-    assert attributes(parked)["reason"] == reason
-    (failed,) = stack.published()
-    assert failed["detail-type"] == "ProcessingFailed"
-    assert failed["detail"]["data"]["reason"] == reason
+    _, failed = stack.assert_parked(event, reason=reason)
     assert failed["detail"]["data"]["asset_id"] == event["detail"]["data"]["asset_id"]
     assert stack.derived_keys() == []
 
@@ -188,8 +177,7 @@ def test_the_pixel_limit_comes_from_max_image_pixels(
 
     handler.lambda_handler(sqs_batch(event), lambda_context)
 
-    (parked,) = stack.parked()
-    assert attributes(parked)["reason"] == "decompression_bomb"
+    parked, _ = stack.assert_parked(event, reason="decompression_bomb")
     assert "100000" in attributes(parked)["error_message"]
 
 
@@ -201,8 +189,7 @@ def test_a_missing_original_is_parked_as_original_missing(
 
     handler.lambda_handler(sqs_batch(event), lambda_context)
 
-    (parked,) = stack.parked()
-    assert attributes(parked)["reason"] == "original_missing"
+    stack.assert_parked(event, reason="original_missing")
 
 
 def test_an_original_outside_the_originals_bucket_is_refused(
@@ -215,8 +202,7 @@ def test_an_original_outside_the_originals_bucket_is_refused(
 
     handler.lambda_handler(sqs_batch(event), lambda_context)
 
-    (parked,) = stack.parked()
-    assert attributes(parked)["reason"] == "unexpected_bucket"
+    stack.assert_parked(event, reason="unexpected_bucket")
     assert stack.derived_keys() == []
 
 
