@@ -116,10 +116,28 @@ def say(message: str) -> None:
 # --- the stack and the runtime -----------------------------------------------------------------
 
 
-def ensure_stack(directory: Path, deploy: bool) -> str:
-    """The local stack's endpoint: moto started if needed, every root applied (``make up``)."""
+def _deployed(endpoint: str) -> bool:
+    """Whether the platform and the indexer published their parameters there."""
+    target = resolve_target(endpoint=endpoint, environment="local")
+    try:
+        target.bucket("uploads")
+        target.index_table  # noqa: B018 (read for its CliError)
+    except CliError:
+        return False
+    return True
+
+
+def ensure_stack(directory: Path, deploy: bool | None) -> str:
+    """The local stack's endpoint: moto started if needed, every root applied (``make up``).
+
+    ``deploy`` None: apply unless a running stack is already deployed (then it is used as it is;
+    ``make up`` or ``--deploy`` re-applies it).
+    """
     stack = read_local_stack(directory / "moto.json")
-    if stack is not None and stack.running and moto_server.answers(stack.endpoint):
+    running = stack is not None and stack.running and moto_server.answers(stack.endpoint)
+    if deploy is None:
+        deploy = not running or not _deployed(stack.endpoint if stack else "")
+    if stack is not None and running:
         if stack.pid is not None and not moto_server.is_patched(stack.pid):
             say(
                 "warning: the running moto server is a plain moto_server, whose own SQS->Lambda "
@@ -322,8 +340,16 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m tools.demo", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds to wait")
-    parser.add_argument(
-        "--no-deploy", action="store_true", help="use the running stack as deployed (skip `up`)"
+    deploying = parser.add_mutually_exclusive_group()
+    deploying.add_argument(
+        "--deploy",
+        dest="deploy",
+        action="store_true",
+        default=None,
+        help="apply the Terraform even to a running stack (default: only to a new one)",
+    )
+    deploying.add_argument(
+        "--no-deploy", dest="deploy", action="store_false", help="never apply (skip `up`)"
     )
     parser.add_argument(
         "--stop-runtime", action="store_true", help="stop the background runtime at the end"
@@ -332,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     began = time.monotonic()
     directory = stack_dir()
     try:
-        endpoint = ensure_stack(directory, deploy=not args.no_deploy)
+        endpoint = ensure_stack(directory, deploy=args.deploy)
         target = resolve_target(endpoint=endpoint, environment="local")
         runtime_pid = ensure_runtime(directory, endpoint, target.region)
         run = time.strftime("%Y%m%d-%H%M%S")
