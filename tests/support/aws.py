@@ -114,21 +114,27 @@ def capture_bus(
 
 
 class Artifacts:
-    """Events a service's tests read back, one JSON file each (per xdist worker)."""
+    """Events a service's tests read back, one JSON file each (per xdist worker).
+
+    The first event recorded in a run first clears what an earlier run left (under xdist, only
+    this worker's files), so the folder holds this run's events only.
+    """
 
     def __init__(self, service: str) -> None:
         self.folder = REPO / "test-artifacts" / "published" / service
         self.worker = os.environ.get("PYTEST_XDIST_WORKER")
         self._numbers = itertools.count(1)
+        self._cleared = False
 
     def clear(self) -> None:
-        """Forget what an earlier run recorded (under xdist, only this worker's files)."""
         self.folder.mkdir(parents=True, exist_ok=True)
         for stale in self.folder.glob(f"{self.worker}-*.json" if self.worker else "*.json"):
             stale.unlink()
+        self._cleared = True
 
     def record(self, event: dict[str, Any]) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        if not self._cleared:
+            self.clear()
         path = self.folder / f"{self.worker or 'main'}-{next(self._numbers)}.json"
         path.write_text(json.dumps(event, indent=2, sort_keys=True), encoding="utf-8")
 

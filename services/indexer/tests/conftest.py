@@ -43,11 +43,6 @@ def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     fake_credentials(monkeypatch)
 
 
-@pytest.fixture(scope="session", autouse=True)
-def fresh_artifacts() -> None:
-    ARTIFACTS.clear()
-
-
 KEY_ATTRIBUTES = ("asset_id", "status", "updated_at", "camera", "taken_at", "taken_year")
 
 

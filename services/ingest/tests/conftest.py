@@ -43,11 +43,6 @@ def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     fake_credentials(monkeypatch)
 
 
-@pytest.fixture(scope="session", autouse=True)
-def fresh_artifacts() -> None:
-    ARTIFACTS.clear()
-
-
 class Aws(MediaAccount):
     """The mocked account, the names in it, and ingest's own view of the uploads bucket."""
 

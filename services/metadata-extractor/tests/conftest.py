@@ -29,11 +29,6 @@ SERVICE = "metadata-extractor"
 ARTIFACTS = Artifacts(SERVICE)
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _fresh_artifacts() -> None:
-    ARTIFACTS.clear()
-
-
 @pytest.fixture
 def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[MediaAccount]:
     fake_credentials(monkeypatch)

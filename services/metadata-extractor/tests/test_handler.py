@@ -191,7 +191,6 @@ def test_a_missing_original_is_parked_as_original_missing(
     stack: Any, load_handler: Handler, lambda_context: Any
 ) -> None:
     handler = load_handler()
-
     event = stack.ingested("1" * 32, "originals/gone")
 
     handler.lambda_handler(sqs_batch(event), lambda_context)

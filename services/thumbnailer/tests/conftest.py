@@ -30,11 +30,6 @@ SERVICE = "thumbnailer"
 ARTIFACTS = Artifacts(SERVICE)
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _fresh_artifacts() -> None:
-    ARTIFACTS.clear()
-
-
 class Stack(MediaAccount):
     """The thumbnailer's account: what every service's has, and the renditions it wrote."""
 
