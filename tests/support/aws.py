@@ -227,19 +227,26 @@ class MediaAccount:
         return self.ingested(asset, key, upload_key=upload_key, size=max(1, len(data)))
 
 
+_ARTIFACTS: dict[str, Artifacts] = {}
+
+
 @contextmanager
 def media_account(
     service: str,
+    monkeypatch: pytest.MonkeyPatch,
     *,
     buckets: Iterable[str] = (),
     versioned: Iterable[str] = (),
-    artifacts: Artifacts | None = None,
     kind: type[MediaAccount] = MediaAccount,
 ) -> Iterator[Any]:
-    """Inside ``mock_aws``: the bus and its capture queue, ``service``'s DLQ, and ``buckets``.
+    """Fake credentials, then inside ``mock_aws``: the bus and its capture queue, ``service``'s
+    DLQ, and ``buckets`` (``versioned`` ones with versioning on).
 
     ``kind`` is the class of the account yielded: a service's subclass adds its own helpers.
+    The events a test reads back are recorded under ``test-artifacts/published/<service>/``.
     """
+    fake_credentials(monkeypatch)
+    artifacts = _ARTIFACTS.setdefault(service, Artifacts(service))
     with mock_aws():
         sqs = boto3.client("sqs", region_name=REGION)
         events = boto3.client("events", region_name=REGION)

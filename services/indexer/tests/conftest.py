@@ -21,10 +21,8 @@ from tests.support.aws import (
     ACCOUNT,
     BUS,
     REGION,
-    Artifacts,
     FakeLambdaContext,
     MediaAccount,
-    fake_credentials,
     handler_loader,
     lambda_env,
     media_account,
@@ -33,14 +31,8 @@ from tests.support.events import example
 
 TABLE = "media-test-asset-index"
 SERVICE = "indexer"
-ARTIFACTS = Artifacts(SERVICE)
 
 ASSET = "3f9a1c0e5b7d4e2f8a6c1b0d9e8f7a6b"
-
-
-@pytest.fixture(autouse=True)
-def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    fake_credentials(monkeypatch)
 
 
 KEY_ATTRIBUTES = ("asset_id", "status", "updated_at", "camera", "taken_at", "taken_year")
@@ -87,8 +79,8 @@ class Aws(MediaAccount):
 
 
 @pytest.fixture
-def aws(credentials: None) -> Iterator[Aws]:
-    with media_account(SERVICE, artifacts=ARTIFACTS, kind=Aws) as account:
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
+    with media_account(SERVICE, monkeypatch, kind=Aws) as account:
         create_index_table(account.dynamodb)
         yield account
 

@@ -24,10 +24,8 @@ from tests.support.aws import (
     BUS,
     ORIGINALS,
     UPLOADS,
-    Artifacts,
     FakeLambdaContext,
     MediaAccount,
-    fake_credentials,
     handler_loader,
     lambda_env,
     media_account,
@@ -35,12 +33,6 @@ from tests.support.aws import (
 
 IDEMPOTENCY_TABLE = "media-test-ingest-idempotency"
 SERVICE = "ingest"
-ARTIFACTS = Artifacts(SERVICE)
-
-
-@pytest.fixture(autouse=True)
-def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    fake_credentials(monkeypatch)
 
 
 class Aws(MediaAccount):
@@ -61,14 +53,10 @@ class Aws(MediaAccount):
 
 
 @pytest.fixture
-def aws(credentials: None) -> Iterator[Aws]:
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
     """A mocked account: versioned uploads bucket, originals bucket, bus, DLQ, capture queue."""
     with media_account(
-        SERVICE,
-        buckets=(UPLOADS, ORIGINALS),
-        versioned=(UPLOADS,),
-        artifacts=ARTIFACTS,
-        kind=Aws,
+        SERVICE, monkeypatch, buckets=(UPLOADS, ORIGINALS), versioned=(UPLOADS,), kind=Aws
     ) as account:
         yield account
 

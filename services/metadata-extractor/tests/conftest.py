@@ -16,23 +16,19 @@ import pytest
 from tests.support.aws import (
     ORIGINALS,
     UPLOADS,
-    Artifacts,
     FakeLambdaContext,
     MediaAccount,
-    fake_credentials,
     handler_loader,
     lambda_env,
     media_account,
 )
 
 SERVICE = "metadata-extractor"
-ARTIFACTS = Artifacts(SERVICE)
 
 
 @pytest.fixture
 def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[MediaAccount]:
-    fake_credentials(monkeypatch)
-    with media_account(SERVICE, buckets=(UPLOADS, ORIGINALS), artifacts=ARTIFACTS) as account:
+    with media_account(SERVICE, monkeypatch, buckets=(UPLOADS, ORIGINALS)) as account:
         yield account
 
 

@@ -17,17 +17,14 @@ from tests.support.aws import (
     DERIVED,
     ORIGINALS,
     UPLOADS,
-    Artifacts,
     FakeLambdaContext,
     MediaAccount,
-    fake_credentials,
     handler_loader,
     lambda_env,
     media_account,
 )
 
 SERVICE = "thumbnailer"
-ARTIFACTS = Artifacts(SERVICE)
 
 
 class Stack(MediaAccount):
@@ -39,9 +36,8 @@ class Stack(MediaAccount):
 
 @pytest.fixture
 def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
-    fake_credentials(monkeypatch)
     buckets = (UPLOADS, ORIGINALS, DERIVED)
-    with media_account(SERVICE, buckets=buckets, artifacts=ARTIFACTS, kind=Stack) as account:
+    with media_account(SERVICE, monkeypatch, buckets=buckets, kind=Stack) as account:
         yield account
 
 
