@@ -1,19 +1,17 @@
 """The in-process AWS the unit tests run against (moto), and the ways a test reads it back.
 
-* :func:`fake_credentials`: credentials moto accepts and nothing real does (call it from a
-  fixture, before any client is made).
-* :func:`media_account`: one test's account inside ``mock_aws``: the bus with a catch-all rule
-  into a capture queue (that is how a test sees what was published), the service's DLQ, and the
-  buckets the service uses. It yields a :class:`MediaAccount`, whose ``published()`` and
-  ``parked()`` read back the bus and the DLQ.
-* :func:`capture_bus`: just the bus and its capture queue, for tests that need no more.
+* :func:`media_account`: one test's account: fake credentials, then inside ``mock_aws`` the bus
+  with a catch-all rule into a capture queue (that is how a test sees what was published), the
+  service's DLQ, and the buckets the service uses. It yields a :class:`MediaAccount` (or the
+  service's subclass of it), whose ``published()``, ``parked()`` and ``assert_parked()`` read
+  back the bus and the DLQ. Every event a test reads back is also kept under
+  ``test-artifacts/published/<service>/`` (:class:`Artifacts`), one JSON file per event.
+* :func:`fake_credentials`, :func:`capture_bus`, :func:`drain`: the same pieces one by one, for
+  tests that need less (``tests/unit``).
 * :func:`lambda_env`, :func:`handler_loader`: a service's Lambda environment, and its handler
   module (re)imported under it as a cold start would, so its module-level clients and settings
   see exactly this test's world.
 * :class:`FakeLambdaContext`: what Powertools reads from a Lambda context.
-
-Every event a service test reads back is also kept under ``test-artifacts/published/<service>/``
-(:class:`Artifacts`), one JSON file per event.
 """
 
 from __future__ import annotations
