@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 
-from media_shared import CommonSettings, Event, InboundEvent, PermanentError, build_event
+from media_shared import CommonSettings, Event, InboundEvent
 from media_shared.service import Service
 from tests.support.aws import FakeLambdaContext, attributes, drain
 from tests.support.events import example, sqs_batch
 from tests.unit.conftest import received
+from tests.unit.test_consumer import Recorder
 
 SERVICE = "metadata-extractor"
 
@@ -33,31 +34,11 @@ def service(bus: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Service:
     )
 
 
-def logic_of(service: Service) -> Any:
-    def logic(inbound: InboundEvent) -> Sequence[Event]:
-        filename = inbound.data["filename"]
-        if filename == "transient.jpg":
-            raise ConnectionError("S3 is having a moment")
-        if filename == "hopeless.jpg":
-            raise PermanentError("cannot decode", reason="corrupt")
-        return [
-            build_event(
-                service.catalog.latest("MetadataExtracted"),
-                producer=service.name,
-                data=example("MetadataExtracted")["detail"]["data"],
-                correlation_id=str(inbound.asset_id),
-                causation_id=inbound.id,
-            )
-        ]
-
-    return logic
-
-
 def test_the_handler_publishes_parks_and_reports_only_the_transient_failure(
     service: Service, bus: dict[str, Any]
 ) -> None:
     # given a service's handler whose logic fails one record transiently, one permanently
-    lambda_handler = service.handler(service.consumer(logic_of(service)))
+    lambda_handler = service.handler(service.consumer(Recorder(service.catalog)))
     batch = sqs_batch(named("a.jpg"), named("transient.jpg"), named("hopeless.jpg"))
 
     # when Lambda hands it a batch
@@ -78,7 +59,7 @@ def test_the_handler_publishes_parks_and_reports_only_the_transient_failure(
 def test_the_handler_runs_under_the_powertools_decorators(
     service: Service, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    lambda_handler = service.handler(service.consumer(logic_of(service)))
+    lambda_handler = service.handler(service.consumer(Recorder(service.catalog)))
 
     lambda_handler(sqs_batch(named("a.jpg")), FakeLambdaContext.of(SERVICE))
 
