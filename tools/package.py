@@ -424,12 +424,12 @@ def write_zip(files: Mapping[str, Path], destination: Path) -> None:
     fd, temporary = tempfile.mkstemp(prefix=f".{destination.name}-", dir=destination.parent)
     os.close(fd)
     try:
-        with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as archive:
             for name in sorted(files):
                 info = zipfile.ZipInfo(name, date_time=ZIP_TIMESTAMP)
                 info.create_system = 3  # unix, so external_attr carries the mode
                 info.external_attr = ZIP_FILE_MODE << 16
-                info.compress_type = zipfile.ZIP_DEFLATED
+                info.compress_type = zipfile.ZIP_DEFLATED  # at zlib's default level
                 archive.writestr(info, files[name].read_bytes())
         os.chmod(temporary, 0o644)
         os.replace(temporary, destination)

@@ -34,7 +34,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -197,6 +197,7 @@ class Job:
     init: bool = True
     plan_file: Path | None = None
     plan: bool = False
+    show: bool = False
     apply: bool = True
 
 
@@ -206,7 +207,7 @@ class Result:
     ok: bool
     seconds: dict[str, float] = field(default_factory=dict)
     resources: int = 0
-    #: With Job.plan: the names of the SSM parameters the plan creates or keeps.
+    #: With Job.show: the names of the SSM parameters the plan creates or keeps.
     parameters: list[str] = field(default_factory=list)
     error: str = ""
 
@@ -220,6 +221,7 @@ def run_job(job: Job) -> Result:
         if job.plan and job.plan_file is not None:
             run, _ = runner.plan(job.plan_file)
             result.seconds["plan"] = run.seconds
+        if job.show and job.plan_file is not None:
             result.parameters = planned_parameter_names(runner.show_plan(job.plan_file))
         if job.apply:
             result.seconds["apply"] = runner.apply(job.plan_file).seconds
@@ -234,6 +236,16 @@ def run_job(job: Job) -> Result:
                 log.write(run.out)
                 log.write(run.err)
     return result
+
+
+def run_jobs(jobs: Sequence[Job]) -> list[Result]:
+    """Jobs one after the other, stopping at the first failure."""
+    results: list[Result] = []
+    for job in jobs:
+        results.append(run_job(job))
+        if not results[-1].ok:
+            break
+    return results
 
 
 # --- up / down -------------------------------------------------------------------------------
@@ -270,6 +282,7 @@ def up(jobs: int = 4) -> int:
     platform, services = roots[0], roots[1:]
     moto, reused = start_moto(directory)
     print(f"moto: {moto.endpoint} (pid {moto.pid}, {'reused' if reused else 'started'})")
+    marks: list[tuple[str, float]] = [("moto up", time.monotonic() - started)]
     ensure_state_bucket(moto.endpoint)
     for name in ("logs", "plans"):
         shutil.rmtree(directory / "terraform" / name, ignore_errors=True)  # of the last run
@@ -287,14 +300,10 @@ def up(jobs: int = 4) -> int:
             inited[root.id] = run_job(_local_job(root, env, moto, directory, apply=False))
             _raise_failures([inited[root.id]])
     plan_file = directory / "terraform" / "plans" / "platform.tfplan"
-    with ProcessPoolExecutor(max_workers=len(roots)) as pool:
-        inits = {
-            root.id: pool.submit(run_job, _local_job(root, env, moto, directory, apply=False))
-            for root in services
-            if root.id not in inited
-        }
+    with ProcessPoolExecutor(max_workers=len(roots) + 3) as pool:
         # The platform is planned first, so we know which SSM parameters it publishes.
-        planned = run_job(
+        planning = pool.submit(
+            run_job,
             _local_job(
                 platform,
                 env,
@@ -304,23 +313,44 @@ def up(jobs: int = 4) -> int:
                 plan=True,
                 plan_file=plan_file,
                 apply=False,
-            )
+            ),
         )
-        inited.setdefault(platform.id, planned)
-        _raise_failures([planned])
-        platform_apply = pool.submit(
-            run_job, _local_job(platform, env, moto, directory, init=False, plan_file=plan_file)
-        )
+        # Init hashes the ~700 MB provider: CPU-bound. Chains of inits, one per spare core, leave
+        # a core to the platform's init and plan, which are on the critical path.
+        pending = [root for root in services if root.id not in inited]
+        chains = max(1, (os.cpu_count() or 2) - 1)
+        inits = [
+            pool.submit(run_jobs, [_local_job(r, env, moto, directory, apply=False) for r in chain])
+            for chain in (pending[i::chains] for i in range(chains))
+            if chain
+        ]
         # Meanwhile, here: build the artifacts (nothing needs them until the services apply).
         for root in services:
             assert root.service is not None
             artifacts[root.id] = package.build(root.service)
-        inited.update({root_id: future.result() for root_id, future in inits.items()})
+        marks.append(("artifacts built", time.monotonic() - started))
+        planned = planning.result()
+        inited.setdefault(platform.id, planned)
+        _raise_failures([planned])
+        marks.append(("platform planned", time.monotonic() - started))
+        platform_apply = pool.submit(
+            run_job, _local_job(platform, env, moto, directory, init=False, plan_file=plan_file)
+        )
+        # Reading the plan (`show -json` loads the provider's schema) runs beside the apply.
+        reading = _local_job(
+            platform, env, moto, directory, init=False, show=True, plan_file=plan_file, apply=False
+        )
+        shown = pool.submit(run_job, replace(reading, log=reading.log.with_suffix(".show.log")))
+        parameters = shown.result()
+        _raise_failures([parameters])
+        inited.update({result.root: result for chain in inits for result in chain.result()})
         _raise_failures(list(inited.values()))
+        marks.append(("service roots initialised", time.monotonic() - started))
         # A service root depends on nothing but the platform's published parameters (that is
         # the design): start the services once those exist, not when the whole platform is done
         # (its slowest resources, e.g. lifecycle rules, concern no service).
-        _await_parameters(moto.endpoint, planned.parameters, platform_apply)
+        _await_parameters(moto.endpoint, parameters.parameters, platform_apply)
+        marks.append(("platform parameters published", time.monotonic() - started))
         applies: dict[str, Future[Result]] = {
             root.id: pool.submit(
                 run_job,
@@ -335,10 +365,12 @@ def up(jobs: int = 4) -> int:
         if result.ok:
             result.resources = _count_resources(moto.endpoint, root_id)
         result.seconds["init"] = inited[root_id].seconds.get("init", 0.0)
-        planning = inited[root_id].seconds.get("plan", 0.0)
-        result.seconds["apply"] = result.seconds.get("apply", 0.0) + planning
+        plan_seconds = inited[root_id].seconds.get("plan", 0.0)
+        result.seconds["apply"] = result.seconds.get("apply", 0.0) + plan_seconds
     _raise_failures(list(results.values()))
     _print_up_summary(moto, results, artifacts, missing, time.monotonic() - started, directory)
+    print("\n  timeline: " + ", ".join(f"{label} {at:.1f} s" for label, at in marks))
+    print("  (service roots are applied once the platform's SSM parameters exist)")
     return 0
 
 
