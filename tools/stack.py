@@ -9,6 +9,10 @@ Where a deploy goes: ``--local`` (LOCAL=1) or ``--env local`` means the local st
 ``--env`` means AWS with ``infra/backends/<env>.s3.tfbackend``; with neither, the local stack if
 ``make up`` is running, else AWS ``dev``.
 
+``up`` plans the platform, applies it, and starts the four service roots as soon as the platform's
+SSM parameters exist (all a service root depends on), in parallel; artifacts are built and the
+service roots initialised meanwhile. It prints a summary: endpoint, resources per root, times.
+
 Local stack files live in ``$MEDIA_STACK_DIR`` (default .local/): moto.json (pid, port, endpoint),
 moto.log, and terraform/: data/<root>/ (each root's TF_DATA_DIR), backends/, logs/ (each root's
 terraform output), plans/ (the last deploy's plan, binary and JSON). Terraform state is the
@@ -272,7 +276,7 @@ def _raise_failures(results: Sequence[Result]) -> None:
         raise StackError(f"{len(failed)} root(s) failed:\n{detail}")
 
 
-def up(jobs: int = 4) -> int:
+def up() -> int:
     started = time.monotonic()
     directory = stack_dir()
     roots = [root for root in all_roots() if root.exists()]
@@ -580,10 +584,13 @@ def plan_or_deploy(service: str | None, environment: str | None, local: bool, ap
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.stack", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.stack",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = parser.add_subparsers(dest="command", required=True)
-    up_parser = commands.add_parser("up", help="start moto and apply every root to it")
-    up_parser.add_argument("--jobs", type=int, default=4, help="service roots applied at once")
+    commands.add_parser("up", help="start moto and apply every root to it")
     commands.add_parser("down", help="stop moto and remove the local state")
     for verb in ("deploy", "plan"):
         sub = commands.add_parser(verb, help=f"{verb} one service root")
@@ -596,7 +603,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.reconfigure(line_buffering=True)
     try:
         if args.command == "up":
-            return up(jobs=args.jobs)
+            return up()
         if args.command == "down":
             return down()
         return plan_or_deploy(args.service, args.env, args.local, apply=args.command == "deploy")
