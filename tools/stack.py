@@ -30,8 +30,6 @@ import os
 import re
 import shutil
 import signal
-import socket
-import subprocess
 import sys
 import time
 import urllib.error
@@ -62,7 +60,6 @@ from tools.terraform_env import (
 )
 
 BACKENDS = REPO / "infra" / "backends"
-MOTO_START_TIMEOUT = 20.0
 # What `down` removes from the stack directory (the provider cache and CLI config stay).
 _STACK_FILES = ("moto.json", "moto.log")
 _STACK_DIRS = ("terraform",)
@@ -108,12 +105,6 @@ def _answers(endpoint: str) -> bool:
         return False
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def recorded_moto(directory: Path) -> Moto | None:
     record = directory / "moto.json"
     if not record.is_file():
@@ -129,38 +120,14 @@ def start_moto(directory: Path) -> tuple[Moto, bool]:
         return existing, True
     # tools.runtime.moto_server is moto_server without moto's own SQS -> Lambda delivery (it
     # would need Docker): locally the Lambda poller is the local runtime (python -m tools.runtime).
-    launcher = [sys.executable, "-m", "tools.runtime.moto_server"]
-    if not (REPO / "tools" / "runtime" / "moto_server.py").is_file():
-        launcher = [str(Path(sys.executable).parent / "moto_server")]
-    directory.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
-    with (directory / "moto.log").open("ab") as log:
-        process = subprocess.Popen(
-            [*launcher, "-H", "127.0.0.1", "-p", str(port)],
-            cwd=REPO,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # outlives `make up`; `make down` stops it
-        )
-    moto = Moto(pid=process.pid, port=port)
-    deadline = time.monotonic() + MOTO_START_TIMEOUT
-    while not _answers(moto.endpoint):
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            log_text = (directory / "moto.log").read_text(errors="replace")[-2000:]
-            raise StackError(f"moto_server did not start on port {port}:\n{log_text}")
-        time.sleep(0.1)
-    record = {
-        "pid": moto.pid,
-        "port": moto.port,
-        "endpoint": moto.endpoint,
-        "region": LOCAL_REGION,
-        "log": str(directory / "moto.log"),
-        "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    }
-    (directory / "moto.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-    return moto, False
+    # Its start() records the server in moto.json with the fields read here.
+    from tools.runtime.moto_server import start
+
+    try:
+        record = start(directory, region=LOCAL_REGION)
+    except RuntimeError as error:
+        raise StackError(str(error)) from None
+    return Moto(pid=int(record["pid"]), port=int(record["port"])), False
 
 
 def stop_moto(moto: Moto) -> bool:
