@@ -61,6 +61,12 @@ class RuntimeOptions:
     default_concurrency: int = DEFAULT_CONCURRENCY
     functions: tuple[str, ...] = ()
     echo_function_logs: bool = False
+    # The AWS endpoint a function's workers call, by function name (default: ``endpoint``),
+    # e.g. a fault-injecting proxy (tools/runtime/faults.py).
+    function_endpoint: Callable[[str], str] | None = None
+    # Test acceleration, off by default: failed messages become visible again after this many
+    # seconds instead of the queue's visibility timeout (Lambda leaves them to the timeout).
+    retry_visibility: int | None = None
 
 
 def clients(endpoint: str, region: str) -> tuple[LambdaClient, SQSClient]:
@@ -150,10 +156,13 @@ class LocalRuntime:
                 )
         python = lambda_venv(function.runtime, self.options.venv_root)
         task_root = self.task_root(function)
+        endpoint = self.options.endpoint
+        if self.options.function_endpoint is not None:
+            endpoint = self.options.function_endpoint(function.name)
         environment = lambda_environment(
             function,
             task_root=task_root,
-            endpoint=self.options.endpoint,
+            endpoint=endpoint,
             region=self.options.region,
         )
         pool = FunctionPool(
@@ -218,6 +227,7 @@ class LocalRuntime:
                 region=self.options.region,
                 concurrency=self.concurrency(mapping),
                 on_batch=self.on_batch,
+                retry_visibility=self.options.retry_visibility,
             )
             with self._lock:
                 self._pollers[key] = poller
