@@ -130,6 +130,16 @@ class EventConsumer:
         except PermanentError as error:
             self.park(record, error, event)
             return []
+        except Exception:
+            # Transient: the record fails alone and SQS redelivers it; say why, every time.
+            self.logger.exception(
+                "processing failed; the message will be retried",
+                extra={
+                    "message_id": record.message_id,
+                    "receive_count": record.attributes.approximate_receive_count,
+                },
+            )
+            raise
         finally:
             self.logger.remove_keys(["detail_type", "event_id"])
         self._count("EventsProcessed")

@@ -28,6 +28,7 @@ from aws_lambda_powertools.utilities.batch import (
     EventType,
     process_partial_response,
 )
+from botocore.config import Config
 
 from media_shared.consumer import EventConsumer, InboundEvent, Logic
 from media_shared.publisher import EventPublisher
@@ -39,6 +40,12 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_sqs import SQSClient
+
+# Every AWS client of a service: the SDKs' standard retry mode (exponential backoff with jitter on
+# throttling, 5xx and timeouts, within a retry quota) with 5 attempts rather than its default 3,
+# so a call throttled or failing a few times succeeds within the invocation; past that the record
+# fails and SQS redelivers it.
+CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
 
 LambdaHandler = Callable[[dict[str, Any], "LambdaContext"], "PartialItemFailureResponse"]
 
@@ -72,9 +79,11 @@ class Service:
             metrics=Metrics(service=settings.service),
             catalog=catalog,
             publisher=EventPublisher(
-                events or boto3.client("events"), settings.event_bus_name, catalog
+                events or boto3.client("events", config=CLIENT_CONFIG),
+                settings.event_bus_name,
+                catalog,
             ),
-            sqs=sqs or boto3.client("sqs"),
+            sqs=sqs or boto3.client("sqs", config=CLIENT_CONFIG),
         )
 
     @property

@@ -6,11 +6,11 @@ import boto3
 
 from indexer.logic import Indexer, IndexStore
 from indexer.settings import IndexerSettings
-from media_shared.service import Service
+from media_shared.service import CLIENT_CONFIG, Service
 
 settings = IndexerSettings.from_env()
 service = Service.from_settings(settings.common)
-dynamodb = boto3.client("dynamodb")
+dynamodb = boto3.client("dynamodb", config=CLIENT_CONFIG)
 indexer = Indexer(
     store=IndexStore(dynamodb, settings.index_table),
     publisher=service.publisher,

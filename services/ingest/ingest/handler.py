@@ -7,12 +7,12 @@ import boto3
 from ingest.logic import Ingestor, build_idempotency
 from ingest.s3event import parse_object_created
 from ingest.settings import IngestSettings
-from media_shared.service import Service
+from media_shared.service import CLIENT_CONFIG, Service
 
 settings = IngestSettings.from_env()
 service = Service.from_settings(settings.common)
-s3 = boto3.client("s3")
-dynamodb = boto3.client("dynamodb") if settings.idempotency_table else None
+s3 = boto3.client("s3", config=CLIENT_CONFIG)
+dynamodb = boto3.client("dynamodb", config=CLIENT_CONFIG) if settings.idempotency_table else None
 idempotency = build_idempotency(settings.idempotency_table, dynamodb)
 ingestor = Ingestor(
     settings=settings,

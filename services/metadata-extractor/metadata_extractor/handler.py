@@ -11,13 +11,13 @@ import functools
 
 import boto3
 
-from media_shared.service import Service
+from media_shared.service import CLIENT_CONFIG, Service
 from metadata_extractor.logic import S3Objects, extract_metadata
 from metadata_extractor.settings import MetadataExtractorSettings
 
 settings = MetadataExtractorSettings.from_env()
 service = Service.from_settings(settings.common)
-s3 = boto3.client("s3")
+s3 = boto3.client("s3", config=CLIENT_CONFIG)
 consumer = service.consumer(
     functools.partial(
         extract_metadata, settings=settings, store=S3Objects(s3), catalog=service.catalog

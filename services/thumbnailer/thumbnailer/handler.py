@@ -11,13 +11,13 @@ import functools
 
 import boto3
 
-from media_shared.service import Service
+from media_shared.service import CLIENT_CONFIG, Service
 from thumbnailer.logic import S3Objects, generate_thumbnails
 from thumbnailer.settings import ThumbnailerSettings
 
 settings = ThumbnailerSettings.from_env()
 service = Service.from_settings(settings.common)
-s3 = boto3.client("s3")
+s3 = boto3.client("s3", config=CLIENT_CONFIG)
 consumer = service.consumer(
     functools.partial(
         generate_thumbnails, settings=settings, store=S3Objects(s3), catalog=service.catalog
