@@ -55,6 +55,7 @@ from tools.terraform_env import (
     local_backend_config,
     local_settings,
     planned_parameter_names,
+    platform_root,
     service_root,
     terraform_settings,
 )
@@ -519,16 +520,19 @@ def plan_or_deploy(service: str | None, environment: str | None, local: bool, ap
     verb = "deploy" if apply else "plan"
     if not service:
         raise StackError(
-            f"which service? make {verb} SERVICE=<name>; the services are: "
+            f"which service? make {verb} SERVICE=<name>; the roots are: platform, "
             + ", ".join(package.service_names())
         )
-    root = service_root(service)
+    # The platform root (bus, buckets, SSM parameters) is applied the same way, once per
+    # environment and before any service; it has no Lambda artifact.
+    root = platform_root() if service == "platform" else service_root(service)
     if not root.exists():
         raise StackError(f"{root.directory} has no Terraform yet")
     target = resolve_target(environment, local)
     print(f"{verb} {service} to {target.describe()}")
-    artifact = package.build(service)
-    print(f"artifact: {artifact.describe()}")
+    if root.service:
+        artifact = package.build(service)
+        print(f"artifact: {artifact.describe()}")
     runner, job = _runner_for(root, target)
     runner.init(job.backend_config)
     plans = (stack_dir() / "terraform" if target.local else job.data_dir) / "plans"
@@ -561,7 +565,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("down", help="stop moto and remove the local state")
     for verb in ("deploy", "plan"):
         sub = commands.add_parser(verb, help=f"{verb} one service root")
-        sub.add_argument("service", nargs="?", help="service name")
+        sub.add_argument("service", nargs="?", help="service name, or platform")
         sub.add_argument("--env", default=None, help="AWS environment (default dev)")
         sub.add_argument("--local", action="store_true", help="the local stack (make up)")
     args = parser.parse_args(argv)
