@@ -118,7 +118,7 @@ def cells(row: Row) -> list[str]:
 
 def text_table(rows: Sequence[Row]) -> str:
     body = [cells(row) for row in rows]
-    widths = [max(len(c), *(len(r[i]) for r in body)) for i, c in enumerate(COLUMNS)]
+    widths = [max([len(c), *(len(r[i]) for r in body)]) for i, c in enumerate(COLUMNS)]
     numeric = {2, 3, 5}
 
     def line(values: Sequence[str]) -> str:
