@@ -94,6 +94,21 @@ plan: setup ## Plan one service root: SERVICE=<name> [ENV=dev | LOCAL=1]
 plan-%: setup ## Plan one service, e.g. make plan-indexer [ENV=dev | LOCAL=1]
 	$(BIN)/python -m tools.stack plan $* $(STACK_ENV) $(STACK_LOCAL)
 
+# --- Benchmarks (bench/, bench/README.md) ---
+BENCH ?= all
+BENCH_REPS ?=
+BENCH_E2E_N ?=
+
+bench: setup ## Benchmarks vs peers and floors, stored in bench/results.*: [BENCH=thumbs,metadata,cold,up,e2e] [BENCH_REPS=7] [BENCH_E2E_N=100]
+	@$(BIN)/python -c "import pyvips" 2>/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && ! dpkg -s libvips42 >/dev/null 2>&1; then \
+	    echo "bench: installing libvips42 (Debian) for the libvips peer"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libvips42 >/dev/null; \
+	  fi; \
+	  $(BIN)/pip install --quiet -r requirements/bench.txt; \
+	} || echo "bench: libvips/pyvips unavailable: the libvips rows will say so"
+	BENCH="$(BENCH)" BENCH_REPS="$(BENCH_REPS)" BENCH_E2E_N="$(BENCH_E2E_N)" $(BIN)/python -m bench
+
 # --- The local runtime, the demo, the operator CLI (tools/runtime, tools/demo.py, tools/cli) ---
 # mediactl acts on the local stack while `make up` runs, else on AWS (ENV=<environment>).
 .PHONY: runtime publish tail dlq

@@ -1,6 +1,6 @@
 """``python -m bench [SECTION ...]``: run the benchmarks, print the table, store the results.
 
-Sections: thumbs, metadata, cold, e2e, up (default: all, in that order). ``make bench`` passes
+Sections: thumbs, metadata, cold, up, e2e (default: all, in that order). ``make bench`` passes
 ``BENCH`` (comma or space separated), ``BENCH_REPS`` and ``BENCH_E2E_N`` through.
 """
 

@@ -1,0 +1,109 @@
+"""Section 5: ``make up`` from nothing, timed, with where its time goes.
+
+"From nothing" is what ``make down`` leaves: no moto server, no Terraform state, no per-root
+Terraform data directories (the provider plugin cache and CLI config under ``.local/`` stay, as
+they do for a developer; a first-ever run also fills that cache). The bench runs
+``python -m tools.stack down`` then ``python -m tools.stack up`` (what ``make up`` runs after
+``make setup``) with ``MEDIA_STACK_DIR=build/bench/stack``, so it never touches a developer's own
+stack in ``.local/``. The stack is left running for section e2e, which stops it.
+
+Where the time goes is read from the Terraform logs: the slowest resource creations, whose
+durations are the AWS provider's confirmation waits (infra/README.md).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench.context import Context
+from bench.machine import BUILD, REPO
+from bench.report import Row
+
+STACK_DIR = BUILD / "stack"
+GOAL_S = 60.0
+_COMPLETE = re.compile(r"^(?P<address>\S+): Creation complete after (?P<time>[0-9hms]+)")
+_UP = re.compile(r"local stack up in (?P<seconds>[0-9.]+) s")
+
+
+def stack_env() -> dict[str, str]:
+    return {**os.environ, "MEDIA_STACK_DIR": str(STACK_DIR)}
+
+
+def down() -> None:
+    subprocess.run(
+        [sys.executable, "-m", "tools.stack", "down"],
+        cwd=REPO,
+        env=stack_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def up() -> tuple[float, str]:
+    """``tools.stack up`` on the bench's stack directory: (wall seconds, its output)."""
+    began = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "tools.stack", "up"],
+        cwd=REPO,
+        env=stack_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds = time.monotonic() - began
+    if done.returncode != 0:
+        raise RuntimeError(f"tools.stack up failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
+    return seconds, done.stdout
+
+
+def _seconds(text: str) -> int:
+    total = 0
+    for amount, unit in re.findall(r"(\d+)([hms])", text):
+        total += int(amount) * {"h": 3600, "m": 60, "s": 1}[unit]
+    return total
+
+
+def slowest_creations(log_dir: Path, count: int = 4) -> list[tuple[str, str, int]]:
+    """(root, resource address, seconds) of the longest resource creations in the logs."""
+    found: list[tuple[str, str, int]] = []
+    for log in sorted(log_dir.glob("*.log")):
+        for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+            match = _COMPLETE.match(line.strip())
+            if match:
+                found.append((log.stem, match["address"], _seconds(match["time"])))
+    found.sort(key=lambda item: -item[2])
+    return found[:count]
+
+
+def run(ctx: Context) -> list[Row]:
+    ctx.say(f"  tools.stack down, then up (MEDIA_STACK_DIR={STACK_DIR.relative_to(REPO)})")
+    down()
+    seconds, output = up()
+    timeline = next(
+        (line.strip() for line in output.splitlines() if line.strip().startswith("timeline:")),
+        "",
+    )
+    reported = _UP.search(output)
+    ctx.say(f"  make up from nothing: {seconds:.1f} s ({timeline or 'no timeline printed'})")
+    slow = slowest_creations(STACK_DIR / "terraform" / "logs")
+    waits = "; ".join(f"{root} {address} {secs} s" for root, address, secs in slow)
+    ctx.notes.append(
+        f"up: {seconds:.0f} s wall ({reported['seconds'] if reported else '?'} s by its own "
+        f"clock); {timeline}; slowest creations (provider confirmation waits): {waits}"
+    )
+    ctx.details["up"] = {"seconds": seconds, "output": output[-4000:]}
+    return [
+        Row(
+            "up/make up from nothing",
+            "s",
+            seconds,
+            GOAL_S,
+            "goal",
+        )
+    ]
