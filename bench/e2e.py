@@ -40,9 +40,10 @@ from bench.context import Context
 from bench.report import Row
 
 WARMUP = 4
+# One line per invocation (tools/runtime/poller.py), after the logger's time stamp.
 _LINE = re.compile(
-    r"^(?P<stamp>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) (?P<service>\S+)\s+batch=(?P<batch>\d+) "
-    r"failed=(?P<failed>\d+) duration=(?P<duration>\d+)ms(?: cold=(?P<cold>\d+)ms)?"
+    r"(?P<service>[a-z][\w-]*)\s+batch=(?P<batch>\d+) failed=(?P<failed>\d+) "
+    r"duration=(?P<duration>\d+)ms(?: cold=(?P<cold>\d+)ms)?"
 )
 _TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -185,7 +186,7 @@ def runtime_work(log: Path, offset: int) -> dict[str, ServiceWork]:
         handle.seek(offset)
         text = handle.read().decode("utf-8", "replace")
     for line in text.splitlines():
-        match = _LINE.match(line.strip())
+        match = _LINE.search(line)
         if not match:
             continue
         entry = work.setdefault(match["service"], ServiceWork())

@@ -28,6 +28,9 @@ STACK_DIR = BUILD / "stack"
 GOAL_S = 60.0
 _COMPLETE = re.compile(r"^(?P<address>\S+): Creation complete after (?P<time>[0-9hms]+)")
 _UP = re.compile(r"local stack up in (?P<seconds>[0-9.]+) s")
+_ROOT = re.compile(
+    r"^\s+(?P<root>[a-z][\w-]*)\s+(?P<resources>\d+)\s+(?P<init>[\d.]+)s\s+(?P<apply>[\d.]+)s"
+)
 
 
 def stack_env() -> dict[str, str]:
@@ -93,9 +96,15 @@ def run(ctx: Context) -> list[Row]:
     ctx.say(f"  make up from nothing: {seconds:.1f} s ({timeline or 'no timeline printed'})")
     slow = slowest_creations(STACK_DIR / "terraform" / "logs")
     waits = "; ".join(f"{root} {address} {secs} s" for root, address, secs in slow)
+    roots = ", ".join(
+        f"{m['root']} {m['resources']} resources, init {m['init']} s, apply {m['apply']} s"
+        for m in (_ROOT.match(line) for line in output.splitlines())
+        if m and m["root"] != "total"
+    )
     ctx.notes.append(
         f"up: {seconds:.0f} s wall ({reported['seconds'] if reported else '?'} s by its own "
-        f"clock); {timeline}; slowest creations (provider confirmation waits): {waits}"
+        f"clock); {timeline}; per root: {roots}; slowest creations (provider confirmation "
+        f"waits): {waits}"
     )
     ctx.details["up"] = {"seconds": seconds, "output": output[-4000:]}
     return [
