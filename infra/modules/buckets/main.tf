@@ -1,4 +1,12 @@
+data "aws_partition" "current" {}
+
 locals {
+  # Names and ARNs from the configuration rather than read from the buckets: known at plan time, so
+  # the plan of a first deploy shows which bucket each setting and policy is for, and the policies
+  # whole (what the reviewer approves, and what tests/infra/test_least_privilege.py checks).
+  bucket_names = { for key, bucket in var.buckets : key => "${var.name_prefix}-${key}" }
+  bucket_arns  = { for key, name in local.bucket_names : key => "arn:${data.aws_partition.current.partition}:s3:::${name}" }
+
   cors_buckets        = { for key, bucket in var.buckets : key => bucket if length(bucket.cors_allowed_origins) > 0 }
   eventbridge_buckets = { for key, bucket in var.buckets : key => bucket if bucket.eventbridge_notifications }
 }
@@ -9,7 +17,7 @@ resource "aws_s3_bucket" "this" {
   #checkov:skip=CKV2_AWS_62:Only buckets whose writes start processing send notifications (uploads); a write to originals or derived must never trigger anything.
   for_each = var.buckets
 
-  bucket        = "${var.name_prefix}-${each.key}"
+  bucket        = local.bucket_names[each.key]
   force_destroy = var.force_destroy
   tags          = merge(var.tags, { LogicalName = each.key })
 }
@@ -17,7 +25,7 @@ resource "aws_s3_bucket" "this" {
 resource "aws_s3_bucket_public_access_block" "this" {
   for_each = var.buckets
 
-  bucket                  = aws_s3_bucket.this[each.key].id
+  bucket                  = aws_s3_bucket.this[each.key].bucket
   block_public_acls       = true
   block_public_policy     = true
   ignore_public_acls      = true
@@ -27,7 +35,7 @@ resource "aws_s3_bucket_public_access_block" "this" {
 resource "aws_s3_bucket_ownership_controls" "this" {
   for_each = var.buckets
 
-  bucket = aws_s3_bucket.this[each.key].id
+  bucket = aws_s3_bucket.this[each.key].bucket
 
   rule {
     object_ownership = "BucketOwnerEnforced"
@@ -37,7 +45,7 @@ resource "aws_s3_bucket_ownership_controls" "this" {
 resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
   for_each = var.buckets
 
-  bucket = aws_s3_bucket.this[each.key].id
+  bucket = aws_s3_bucket.this[each.key].bucket
 
   rule {
     bucket_key_enabled = true
@@ -54,7 +62,7 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
 resource "aws_s3_bucket_versioning" "this" {
   for_each = var.buckets
 
-  bucket = aws_s3_bucket.this[each.key].id
+  bucket = aws_s3_bucket.this[each.key].bucket
 
   versioning_configuration {
     status = "Enabled"
@@ -64,7 +72,7 @@ resource "aws_s3_bucket_versioning" "this" {
 resource "aws_s3_bucket_lifecycle_configuration" "this" {
   for_each = var.buckets
 
-  bucket = aws_s3_bucket.this[each.key].id
+  bucket = aws_s3_bucket.this[each.key].bucket
 
   rule {
     id     = "abort-incomplete-multipart-uploads"
@@ -119,7 +127,7 @@ data "aws_iam_policy_document" "this" {
     sid       = "DenyInsecureTransport"
     effect    = "Deny"
     actions   = ["s3:*"]
-    resources = [aws_s3_bucket.this[each.key].arn, "${aws_s3_bucket.this[each.key].arn}/*"]
+    resources = [local.bucket_arns[each.key], "${local.bucket_arns[each.key]}/*"]
 
     principals {
       type        = "*"
@@ -140,7 +148,7 @@ data "aws_iam_policy_document" "this" {
       sid       = "DenyObjectWritesFromTheseRoles"
       effect    = "Deny"
       actions   = ["s3:PutObject"]
-      resources = ["${aws_s3_bucket.this[each.key].arn}/*"]
+      resources = ["${local.bucket_arns[each.key]}/*"]
 
       principals {
         type        = "*"
@@ -159,7 +167,7 @@ data "aws_iam_policy_document" "this" {
 resource "aws_s3_bucket_policy" "this" {
   for_each = var.buckets
 
-  bucket = aws_s3_bucket.this[each.key].id
+  bucket = aws_s3_bucket.this[each.key].bucket
   policy = data.aws_iam_policy_document.this[each.key].json
 
   # S3 rejects a bucket policy while the public access block is being written.
@@ -169,7 +177,7 @@ resource "aws_s3_bucket_policy" "this" {
 resource "aws_s3_bucket_cors_configuration" "this" {
   for_each = local.cors_buckets
 
-  bucket = aws_s3_bucket.this[each.key].id
+  bucket = aws_s3_bucket.this[each.key].bucket
 
   cors_rule {
     allowed_methods = ["POST", "PUT"]
@@ -183,6 +191,6 @@ resource "aws_s3_bucket_cors_configuration" "this" {
 resource "aws_s3_bucket_notification" "this" {
   for_each = local.eventbridge_buckets
 
-  bucket      = aws_s3_bucket.this[each.key].id
+  bucket      = aws_s3_bucket.this[each.key].bucket
   eventbridge = true
 }

@@ -32,7 +32,7 @@ data "aws_iam_policy_document" "this" {
   statement {
     sid       = "WriteOwnLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.this.arn}:*"]
+    resources = ["${local.log_group_arn}:*"]
   }
 
   statement {
@@ -62,12 +62,12 @@ data "aws_iam_policy_document" "this" {
   }
 
   dynamic "statement" {
-    for_each = aws_dynamodb_table.idempotency
+    for_each = var.create_idempotency_table ? [local.idempotency_table_arn] : []
 
     content {
       sid       = "IdempotencyRecords"
       actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
-      resources = [statement.value.arn]
+      resources = [statement.value]
     }
   }
 
@@ -95,6 +95,6 @@ data "aws_iam_policy_document" "this" {
 
 resource "aws_iam_role_policy" "this" {
   name   = local.name
-  role   = aws_iam_role.this.id
+  role   = aws_iam_role.this.name
   policy = data.aws_iam_policy_document.this.json
 }

@@ -7,10 +7,26 @@ locals {
   queue_name = local.name
   dlq_name   = "${local.name}-dlq"
 
-  # Known before the queues exist, so each queue's policy can name its own queue.
-  arn_prefix = "arn:${data.aws_partition.current.partition}:sqs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}"
-  queue_arn  = "${local.arn_prefix}:${local.queue_name}"
-  dlq_arn    = "${local.arn_prefix}:${local.dlq_name}"
+  # ARNs built from names rather than read from the resources: known at plan time, so the role
+  # policy and the queue policy are whole in the plan of a first deploy (what the reviewer approves,
+  # and what tests/infra/test_least_privilege.py checks), and each queue's policy can name its own
+  # queue before it exists.
+  partition              = data.aws_partition.current.partition
+  region                 = data.aws_region.current.name
+  account_id             = data.aws_caller_identity.current.account_id
+  arn_prefix             = "arn:${local.partition}:sqs:${local.region}:${local.account_id}"
+  queue_arn              = "${local.arn_prefix}:${local.queue_name}"
+  dlq_arn                = "${local.arn_prefix}:${local.dlq_name}"
+  log_group_name         = "/aws/lambda/${local.name}"
+  log_group_arn          = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.log_group_name}"
+  idempotency_table_name = "${local.name}-idempotency"
+  idempotency_table_arn  = "arn:${local.partition}:dynamodb:${local.region}:${local.account_id}:table/${local.idempotency_table_name}"
+  # A rule's ARN names its bus, unless that is the default bus (event_bus_name may be a bus's ARN).
+  rule_buses = { for key, rule in var.rules : key => replace(rule.event_bus_name, "/^arn:.*:event-bus\\//", "") }
+  rule_arns = {
+    for key, bus in local.rule_buses :
+    key => "arn:${local.partition}:events:${local.region}:${local.account_id}:rule/${bus == "default" ? "" : "${bus}/"}${local.name}-${key}"
+  }
 
   # A message must stay invisible while a batch is retried inside the function: 6x the timeout, plus
   # the time the event source mapping may spend gathering the batch.
@@ -75,7 +91,7 @@ data "aws_iam_policy_document" "queue" {
     condition {
       test     = "ArnEquals"
       variable = "aws:SourceArn"
-      values   = [for rule in aws_cloudwatch_event_rule.this : rule.arn]
+      values   = values(local.rule_arns)
     }
   }
 
@@ -156,7 +172,7 @@ resource "aws_cloudwatch_event_target" "this" {
 resource "aws_cloudwatch_log_group" "this" {
   #checkov:skip=CKV_AWS_158:Logs are encrypted by CloudWatch Logs by default; a customer managed key is an account-level choice this module leaves out.
   #checkov:skip=CKV_AWS_338:Retention is a per-environment variable (default 30 days): the durable record of an asset is the index, not its logs.
-  name              = "/aws/lambda/${local.name}"
+  name              = local.log_group_name
   retention_in_days = var.log_retention_days
   tags              = var.tags
 }
@@ -225,7 +241,7 @@ resource "aws_dynamodb_table" "idempotency" {
   #checkov:skip=CKV_AWS_119:Encrypted with the AWS managed key; the records are request hashes and short-lived results, no customer data worth a key policy.
   count = var.create_idempotency_table ? 1 : 0
 
-  name         = "${local.name}-idempotency"
+  name         = local.idempotency_table_name
   billing_mode = "PAY_PER_REQUEST"
   hash_key     = "id"
 

@@ -4,6 +4,11 @@ locals {
   artifact_path = coalesce(var.artifact_path, "${path.root}/../../../build/lambda/${local.service}.zip")
   platform      = { for key, parameter in data.aws_ssm_parameter.platform : key => parameter.insecure_value }
 
+  # Built from the name rather than read from the table: known at plan time, so the role policies
+  # that name the table are whole in the plan of a first deploy.
+  index_table_name = "media-${var.environment}-asset-index"
+  index_table_arn  = "arn:${data.aws_partition.current.partition}:dynamodb:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:table/${local.index_table_name}"
+
   rules = {
     for file in fileset("${path.module}/rules", "*.json") : trimsuffix(file, ".json") => {
       event_bus_name = local.platform["event-bus-name"]
@@ -11,6 +16,10 @@ locals {
     }
   }
 }
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
 
 # The only coupling to the platform: its published parameters.
 data "aws_ssm_parameter" "platform" {
@@ -29,7 +38,7 @@ data "aws_ssm_parameter" "platform" {
 
 resource "aws_dynamodb_table" "index" {
   #checkov:skip=CKV_AWS_119:Encrypted with the AWS managed key; the index holds asset facts (sizes, formats, EXIF without GPS by default), not secrets.
-  name                        = "media-${var.environment}-asset-index"
+  name                        = local.index_table_name
   billing_mode                = "PAY_PER_REQUEST"
   hash_key                    = "asset_id"
   deletion_protection_enabled = var.index_table_deletion_protection
@@ -131,7 +140,7 @@ module "service" {
   policy_statements = {
     MergeIntoTheIndex = {
       actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
-      resources = [aws_dynamodb_table.index.arn]
+      resources = [local.index_table_arn]
     }
   }
 
