@@ -155,9 +155,12 @@ def plan_every_root(
         plans: dict[str, RootPlan] = {}
         with ProcessPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
             # The platform's init, plan and targeted apply are the critical path; the service
-            # roots are initialised meanwhile, on the other worker(s).
-            inits = {root.id: pool.submit(_init, step(root)) for root in roots}
+            # roots are initialised meanwhile, on the other worker(s). The platform's init goes
+            # first, alone: on a fresh checkout it fills the shared plugin cache, which concurrent
+            # inits must not race to fill.
+            inits = {platform.id: pool.submit(_init, step(platform))}
             inits[platform.id].result()
+            inits.update({root.id: pool.submit(_init, step(root)) for root in services})
             plans[platform.id] = pool.submit(_plan, step(platform, platform.id)).result()
             mark("platform planned")
             parameters = pool.submit(_apply_parameters, step(platform, "platform-parameters"))
