@@ -47,12 +47,22 @@ LOCAL_REGION = "us-east-1"
 LOCAL_ENVIRONMENT = "local"
 STATE_BUCKET = "media-local-terraform-state"
 DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+# The local stack's identity provider for the browser APIs (ingest's upload API, the indexer's read
+# API): the runtime's HTTP gateway issues and checks its tokens (tools/runtime/http.py). On AWS,
+# the roots' http_api variable names a real one (a Cognito user pool, ...).
+LOCAL_JWT_ISSUER = "https://issuer.local.media-pipeline.invalid"
+LOCAL_JWT_AUDIENCE = "media-local-web"
 # Variables every local run sets; roots that do not declare one ignore it (TF_VAR_ is lenient).
 LOCAL_VARIABLES = {
     "TF_VAR_environment": LOCAL_ENVIRONMENT,
     "TF_VAR_aws_region": LOCAL_REGION,
     "TF_VAR_s3_use_path_style": "true",
     "TF_VAR_enable_schema_registry": "false",
+    # The web page is served on loopback by the runtime (any port): let it POST to the uploads bucket.
+    "TF_VAR_upload_allowed_origins": '["http://localhost:*", "http://127.0.0.1:*"]',
+    "TF_VAR_http_api": json.dumps(
+        {"jwt_issuer": LOCAL_JWT_ISSUER, "jwt_audience": [LOCAL_JWT_AUDIENCE]}
+    ),
 }
 # Credentials from the caller's shell must not leak into a local run (nor a profile override them).
 _CLEARED_FOR_LOCAL = (

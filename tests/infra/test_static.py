@@ -125,7 +125,7 @@ def test_terraform_files_are_formatted(terraform_env: dict[str, str]) -> None:
 
 def test_every_root_and_module_is_found() -> None:
     # The parametrised validation below must not pass by validating nothing.
-    assert [path.name for path in MODULES] == ["buckets", "event-bus", "service"]
+    assert [path.name for path in MODULES] == ["buckets", "event-bus", "http-api", "service"]
     assert [_relative(path) for path in ROOTS] == [
         "infra/platform",
         "services/indexer/infra",

@@ -13,9 +13,11 @@ import time
 from pathlib import Path
 from types import FrameType
 
+from tools.runtime import http
 from tools.runtime.artifacts import DEFAULT_ARTIFACT_DIRS
 from tools.runtime.endpoint import read_local_stack, stack_dir
 from tools.runtime.interpreter import InterpreterError
+from tools.runtime.jwt import LocalIssuer
 from tools.runtime.runtime import DEFAULT_CONCURRENCY, LocalRuntime, RuntimeOptions, run
 
 DEFAULT_STATE = stack_dir() / "runtime.json"
@@ -58,6 +60,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--echo-logs", action="store_true", help="also print the functions' own log lines"
     )
+    parser.add_argument(
+        "--http",
+        default=f"{http.DEFAULT_HOST}:{http.DEFAULT_PORT}",
+        metavar="HOST:PORT",
+        help="serve the deployed HTTP APIs and the web page there (default %(default)s; "
+        "a free port if taken)",
+    )
+    parser.add_argument("--no-http", dest="http", action="store_const", const=None)
     args = parser.parse_args(argv)
     if args.concurrency < 1:
         parser.error("--concurrency must be at least 1")
@@ -97,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     stop = threading.Event()
     signals = {"count": 0}
+    gateway: http.HttpGateway | None = None
 
     def on_signal(number: int, _frame: FrameType | None) -> None:
         signals["count"] += 1
@@ -109,12 +120,22 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
 
     def record(runtime: LocalRuntime) -> None:
+        nonlocal gateway
+        if gateway is None and args.http:
+            host, _, port = args.http.rpartition(":")
+            gateway = http.HttpGateway(
+                runtime,
+                host=host or http.DEFAULT_HOST,
+                port=int(port),
+                issuer=LocalIssuer(key_file=stack_dir() / "http" / "issuer-key.pem"),
+            ).start()
         state = {
             "pid": os.getpid(),
             "endpoint": args.endpoint,
             "started_at": started,
             "log_dir": str(args.log_dir),
             "mappings": runtime.describe(),
+            "http": gateway.url if gateway is not None else None,
         }
         args.state_file.parent.mkdir(parents=True, exist_ok=True)
         temporary = args.state_file.with_suffix(".tmp")
@@ -131,6 +152,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     finally:
+        if gateway is not None:
+            gateway.stop()
         try:
             state = json.loads(args.state_file.read_text(encoding="utf-8"))
             if state.get("pid") == os.getpid():

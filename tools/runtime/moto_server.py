@@ -28,6 +28,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from tools.runtime import s3_post
+
 START_TIMEOUT = 20.0
 
 
@@ -156,6 +158,7 @@ def skip_conditions_moto_cannot_evaluate() -> None:
 def main(argv: list[str] | None = None) -> int:
     disable_builtin_sqs_poller()
     skip_conditions_moto_cannot_evaluate()
+    s3_post.install()  # browser uploads: POST policies, x-amz-version-id, the bucket's CORS only
     from moto.server import main as moto_main
 
     sys.argv[0] = "moto_server"

@@ -93,3 +93,30 @@ variable "index_table_deletion_protection" {
   type        = bool
   default     = true
 }
+
+variable "http_api" {
+  description = <<-EOT
+    The gallery's read API (API Gateway HTTP API + Lambda); null: none. Same settings as ingest's
+    upload API, so one access token works for both:
+    - jwt_issuer: the OIDC issuer URL (https://...) the tokens' iss names;
+    - jwt_audience: accepted aud / client_id values (the web page's client id);
+    - cors_allowed_origins: origins of the web page when it is served from another origin than the API.
+  EOT
+  type = object({
+    jwt_issuer           = string
+    jwt_audience         = list(string)
+    cors_allowed_origins = optional(list(string), [])
+  })
+  default = null
+}
+
+variable "thumbnail_url_expires_seconds" {
+  description = "How long the read API's presigned thumbnail URLs stay valid, in seconds."
+  type        = number
+  default     = 900
+
+  validation {
+    condition     = var.thumbnail_url_expires_seconds >= 60 && var.thumbnail_url_expires_seconds <= 3600
+    error_message = "thumbnail_url_expires_seconds must be 60-3600."
+  }
+}

@@ -102,3 +102,42 @@ variable "max_image_pixels" {
     error_message = "max_image_pixels must be at least 1."
   }
 }
+
+variable "http_api" {
+  description = <<-EOT
+    The browser-facing upload API (API Gateway HTTP API + Lambda); null: none. Its routes accept only
+    access tokens of one identity provider (JWT authorizer):
+    - jwt_issuer: the OIDC issuer URL (https://...) the tokens' iss names, e.g. a Cognito user pool's;
+    - jwt_audience: accepted aud / client_id values (the web page's client id);
+    - cors_allowed_origins: origins of the web page when it is served from another origin than the API.
+    The indexer's read API takes the same settings, so one token works for both.
+  EOT
+  type = object({
+    jwt_issuer           = string
+    jwt_audience         = list(string)
+    cors_allowed_origins = optional(list(string), [])
+  })
+  default = null
+}
+
+variable "upload_key_prefix" {
+  description = "Prefix of every key the upload API presigns (incoming/<random>/<file name>); its role may write nothing else."
+  type        = string
+  default     = "incoming/"
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9-]*/$", var.upload_key_prefix))
+    error_message = "upload_key_prefix must be lower-case letters, digits and '-', ending with '/'."
+  }
+}
+
+variable "upload_url_expires_seconds" {
+  description = "How long a presigned POST stays valid, in seconds."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.upload_url_expires_seconds >= 30 && var.upload_url_expires_seconds <= 900
+    error_message = "upload_url_expires_seconds must be 30-900 (minutes, not hours)."
+  }
+}
