@@ -3,7 +3,9 @@
 Each fact lives in its own attribute (``ingested``, ``metadata``, ``thumbnails``, ``rejection``,
 and ``failure`` keyed by the failing service), stored as ``{"event_id", "time", "data"}``. When
 two different facts compete for one attribute, the later one wins, by (time, event id): a total
-order, so the winner does not depend on arrival order. A duplicate changes nothing.
+order, so the winner does not depend on arrival order. A duplicate changes nothing: the same
+event id is the same event even when a re-run produced it again with a later time, and of two
+copies of one event the earliest stands (so that too does not depend on arrival order).
 
 Every other attribute is *derived* from the facts alone (:func:`derive`), so the record is a
 function of the set of facts received, whatever their order and however often each arrived:
@@ -148,6 +150,13 @@ def _order(stored: Mapping[str, Any]) -> tuple[str, str]:
     return (str(stored.get("time", "")), str(stored.get("event_id", "")))
 
 
+def _replaces(stored: Mapping[str, Any], existing: Mapping[str, Any]) -> bool:
+    """Whether ``stored`` takes the place of ``existing`` in one attribute."""
+    if stored.get("event_id") == existing.get("event_id"):
+        return str(stored.get("time", "")) < str(existing.get("time", ""))
+    return _order(stored) > _order(existing)
+
+
 def merge(current: Mapping[str, Any] | None, fact: Fact) -> dict[str, Any]:
     """The record after ``fact``; equal to ``current`` when the fact adds nothing."""
     item: dict[str, Any] = copy.deepcopy(dict(current)) if current else {ASSET_ID: fact.asset_id}
@@ -155,12 +164,12 @@ def merge(current: Mapping[str, Any] | None, fact: Fact) -> dict[str, Any]:
     if fact.attribute == FAILURE:
         failures: dict[str, Any] = dict(item.get(FAILURE) or {})
         key = fact.service or "unknown"
-        if key not in failures or _order(stored) > _order(failures[key]):
+        if key not in failures or _replaces(stored, failures[key]):
             failures[key] = stored
         item[FAILURE] = failures
     else:
         existing = item.get(fact.attribute)
-        if existing is None or _order(stored) > _order(existing):
+        if existing is None or _replaces(stored, existing):
             item[fact.attribute] = stored
     return derive(item)
 

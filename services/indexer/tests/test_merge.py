@@ -74,3 +74,15 @@ def test_floats_merge_the_same_before_and_after_a_dynamodb_round_trip() -> None:
     assert merge(stored_once, fact("metadata", "2026-01-01T00:00:00.000Z", focal=23.0, f=5.6)) == (
         stored_once
     )
+
+
+def test_an_event_produced_again_later_under_the_same_id_changes_nothing() -> None:
+    # a duplicate delivery re-ran the metadata-extractor: same facts, same event id, later time
+    first = fact("metadata", "2026-01-01T00:00:02.000Z", "m", exif={"make": "Canon"})
+    again = fact("metadata", "2026-01-01T00:09:00.000Z", "m", exif={"make": "Canon"})
+
+    in_order = merge(merge(None, first), again)
+    reversed_order = merge(merge(None, again), first)
+
+    assert in_order == merge(None, first)
+    assert reversed_order == in_order  # the earliest copy stands, whatever arrived first
