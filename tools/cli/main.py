@@ -10,6 +10,7 @@ tail                      every bus event, pretty-printed (--detail-type, --max,
 dlq list [SERVICE]        what waits in each service's DLQ, with its error
 dlq redrive SERVICE       move a service's DLQ back to its queue
 replay --from --to        replay a window of the bus archive (where the backend supports it)
+reconcile --from --to     account for every upload of a window (exit 3 if any is unaccounted for)
 """
 
 from __future__ import annotations
@@ -24,10 +25,11 @@ from types import FrameType
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
 from media_shared import SchemaCatalog
-from tools.cli import assets, dlq, publish, replay, tail, uploads
+from tools.cli import assets, dlq, publish, reconcile, replay, tail, uploads
 from tools.cli.target import CliError, Target, resolve_target
 
 PROG = "mediactl"
+NOT_RECONCILED = 3
 
 
 def _common() -> argparse.ArgumentParser:
@@ -143,6 +145,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", dest="end", default="now", help="ISO 8601 time or a time ago (now)")
     p.add_argument("--archive", help="archive name (default: the bus's only archive)")
     p.add_argument("--wait", type=_seconds, default=30.0, help="seconds to wait for completion")
+
+    p = commands.add_parser(
+        "reconcile",
+        parents=[common],
+        help="account for every upload of a time window (exit 3 if any is unaccounted for)",
+        description="Every upload made in the window, found in the uploads bucket, the index, "
+        "the originals bucket and the DLQs, in exactly one terminal state: indexed, rejected "
+        "(reason), failed (error). Lists what is not; exits 3 if anything is unaccounted for.",
+    )
+    p.add_argument(
+        "--from", dest="start", required=True, help="ISO 8601 time, or a time ago: 30m, 2h, 1d"
+    )
+    p.add_argument("--to", dest="end", default="now", help="ISO 8601 time or a time ago (now)")
+    p.add_argument(
+        "--expect",
+        metavar="FILE",
+        help="asset ids known to be uploaded in the window (one per line, or JSON lines with "
+        "asset_id): one found nowhere is reported lost",
+    )
+    p.add_argument("--verbose", action="store_true", help="list every upload, not only the rest")
     return parser
 
 
@@ -236,6 +258,17 @@ def run(args: argparse.Namespace) -> int:
             + (f" ({result.reason})" if result.reason else "")
         )
         return 0 if result.state != "FAILED" else 1
+    elif command == "reconcile":
+        expected = reconcile.read_expected(args.expect) if args.expect else []
+        report = reconcile.reconcile(
+            target,
+            replay.parse_time(args.start),
+            replay.parse_time(args.end),
+            expected=expected,
+        )
+        for line in reconcile.render(report, verbose=args.verbose):
+            _print(line)
+        return 0 if report.exact else NOT_RECONCILED
     return 0
 
 

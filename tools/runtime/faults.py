@@ -543,8 +543,9 @@ def _queue_targets(targets: Iterable[Any]) -> list[TargetTypeDef]:
 class DuplicateDeliveries:
     """While active, every event a service rule matches reaches its queue ``1 + copies`` times.
 
-    Clones each rule of ``buses`` that targets an SQS queue (optionally only those whose name
-    ``select`` accepts) under the name ``<rule>-dup<n>``, with the same pattern and targets.
+    Clones each rule of ``buses`` that targets an SQS queue (only the queues of ``queue_arns``
+    when given, e.g. the services' queues and not a tail's; only rules whose name ``select``
+    accepts) under the name ``<rule>-dup<n>``, with the same pattern and those targets.
     EventBridge then delivers one message per rule: the same event, the same ``id``, several
     times, which is what at-least-once delivery amounts to at the consumer.
     """
@@ -555,11 +556,13 @@ class DuplicateDeliveries:
         buses: Iterable[str],
         *,
         copies: int = 1,
+        queue_arns: Iterable[str] | None = None,
         select: Callable[[str], bool] | None = None,
     ) -> None:
         if copies < 1:
             raise ValueError("copies must be at least 1")
         self.events = events
+        self.queue_arns = None if queue_arns is None else set(queue_arns)
         self.buses = list(buses)
         self.copies = copies
         self.select = select
@@ -589,6 +592,8 @@ class DuplicateDeliveries:
                     targets = _queue_targets(
                         self.events.list_targets_by_rule(Rule=name, EventBusName=bus)["Targets"]
                     )
+                    if self.queue_arns is not None:
+                        targets = [t for t in targets if t["Arn"] in self.queue_arns]
                     if not targets:
                         continue
                     for copy in range(1, self.copies + 1):
