@@ -30,7 +30,7 @@ data "aws_iam_policy_document" "this" {
   statement {
     sid       = "WriteOwnLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.function.arn}:*"]
+    resources = ["${local.function_log_group_arn}:*"]
   }
 
   statement {
@@ -63,6 +63,6 @@ data "aws_iam_policy_document" "this" {
 
 resource "aws_iam_role_policy" "this" {
   name   = local.name
-  role   = aws_iam_role.this.id
+  role   = aws_iam_role.this.name
   policy = data.aws_iam_policy_document.this.json
 }

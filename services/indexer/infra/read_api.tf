@@ -28,7 +28,7 @@ module "read_api" {
   iam_path      = "/media-pipeline/${var.environment}/services/"
 
   environment_variables = {
-    INDEX_TABLE = aws_dynamodb_table.index.name
+    INDEX_TABLE = local.index_table_name
     # Only to derive an upload's asset id (bucket, key, version); the role has no access to it.
     UPLOADS_BUCKET                = data.aws_ssm_parameter.read_api["buckets/uploads/name"].insecure_value
     DERIVED_BUCKET                = data.aws_ssm_parameter.read_api["buckets/derived/name"].insecure_value
@@ -40,11 +40,11 @@ module "read_api" {
   policy_statements = {
     GetOneAsset = {
       actions   = ["dynamodb:GetItem"]
-      resources = [aws_dynamodb_table.index.arn]
+      resources = [local.index_table_arn]
     }
     ListAssetsByStatus = {
       actions   = ["dynamodb:Query"]
-      resources = ["${aws_dynamodb_table.index.arn}/index/by_status"]
+      resources = ["${local.index_table_arn}/index/by_status"]
     }
     PresignThumbnails = {
       actions   = ["s3:GetObject"]
