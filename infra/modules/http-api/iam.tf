@@ -30,7 +30,7 @@ data "aws_iam_policy_document" "this" {
   statement {
     sid       = "WriteOwnLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${local.function_log_group_arn}:*"]
+    resources = ["${local.log_group_arn}:*"]
   }
 
   statement {

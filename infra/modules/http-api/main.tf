@@ -10,11 +10,6 @@ locals {
   log_group_name = "/aws/lambda/${local.name}"
   log_group_arn  = "arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:log-group:${local.log_group_name}"
 
-  # Built from the name rather than read from the log group: known at plan time, so the role policy
-  # is whole in the plan of a first deploy (tests/infra/test_least_privilege.py reads it there).
-  function_log_group_name = "/aws/lambda/${local.name}"
-  function_log_group_arn  = "arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:log-group:${local.function_log_group_name}"
-
   environment_variables = merge(
     var.environment_variables,
     {
@@ -40,7 +35,7 @@ locals {
 resource "aws_cloudwatch_log_group" "function" {
   #checkov:skip=CKV_AWS_158:Logs are encrypted by CloudWatch Logs by default; a customer managed key is an account-level choice this module leaves out.
   #checkov:skip=CKV_AWS_338:Retention is a per-environment variable (default 30 days); requests are short-lived and the index is the durable record.
-  name              = local.function_log_group_name
+  name              = local.log_group_name
   retention_in_days = var.log_retention_days
   tags              = var.tags
 }
