@@ -358,6 +358,23 @@ def unknown_at_plan_time(resources: Iterable[Resource]) -> list[str]:
     return findings
 
 
+def opaque_grants(resources: Iterable[Resource]) -> list[str]:
+    """Permissions a role gets from a managed policy: the plan shows an ARN, not the statements.
+
+    Every role here has inline policies only, so each of its permissions is in the plan; attaching
+    e.g. arn:aws:iam::aws:policy/AmazonS3FullAccess would otherwise pass every other check.
+    """
+    findings = []
+    for resource in resources:
+        if resource.type in ("aws_iam_role_policy_attachment", "aws_iam_policy_attachment"):
+            arn = resource.values.get("policy_arn", "(known after apply)")
+            findings.append(f"{resource.where}: attaches managed policy {arn}")
+        elif resource.type == "aws_iam_role" and resource.values.get("managed_policy_arns"):
+            arns = resource.values["managed_policy_arns"]
+            findings.append(f"{resource.where}: attaches managed policies {arns}")
+    return findings
+
+
 def wildcard_actions(resources: Iterable[Resource]) -> list[str]:
     """Allow statements granting "*", "service:*", any other wildcard action, or NotAction."""
     findings = []
@@ -506,6 +523,40 @@ def service_roles_writing(resources: Iterable[Resource], bucket_arn: str) -> lis
     return findings
 
 
+def service_roles_not_refused(
+    resources: Iterable[Resource], bucket_arn: str, account: str
+) -> list[str]:
+    """Service roles the bucket's policy does not refuse s3:PutObject (by aws:PrincipalArn)."""
+    resources = list(resources)
+    partition = bucket_arn.split(":")[1]
+    name = bucket_arn.rsplit(":", 1)[-1]
+    refusals = [
+        statement
+        for policy in policies(r for r in resources if r.type == "aws_s3_bucket_policy")
+        if policy.resource.values.get("bucket") == name
+        for statement in policy.statements
+        if statement.effect == "Deny"
+        and statement.principals in ("*", {"AWS": ("*",)})
+        and any(_glob(a, "s3:PutObject", True) for a in statement.actions)
+        and any(_glob(r, f"{bucket_arn}/incoming/photo.jpg") for r in statement.resources)
+    ]
+    findings = []
+    for role in (r for r in resources if r.type == "aws_iam_role"):
+        path = str(role.values.get("path", "/"))
+        if not path.startswith(SERVICE_ROLE_PATH):
+            continue
+        arn = f"arn:{partition}:iam::{account}:role{path}{role.values.get('name')}"
+        refused = any(
+            _glob(pattern, arn)
+            for statement in refusals
+            for operator in ("ArnLike", "ArnEquals", "StringLike", "StringEquals")
+            for pattern in _listed(statement.conditions.get(operator, {}).get("aws:PrincipalArn"))
+        )
+        if not refused:
+            findings.append(f"{role.where}: {arn} not refused s3:PutObject by {name}'s policy")
+    return findings
+
+
 def table_writers(resources: Iterable[Resource], table_arn: str) -> dict[str, list[str]]:
     """Role -> the item writes it is allowed on the table."""
     writers: dict[str, list[str]] = {}
@@ -536,9 +587,9 @@ def _denies_insecure_transport(statement: Statement, resources: Iterable[str]) -
     )
 
 
-def _known_documents(resources: Iterable[Resource], type_: str, key: str) -> dict[str, list[Any]]:
-    """Value of attribute ``key`` -> planned documents of every resource of ``type_``."""
-    found: dict[str, list[Any]] = {}
+def _by_attribute(resources: Iterable[Resource], type_: str, key: str) -> dict[str, list[Resource]]:
+    """Value of attribute ``key`` -> every resource of ``type_`` with that value."""
+    found: dict[str, list[Resource]] = {}
     for resource in resources:
         if resource.type == type_ and isinstance(resource.values.get(key), str):
             found.setdefault(resource.values[key], []).append(resource)
@@ -548,11 +599,11 @@ def _known_documents(resources: Iterable[Resource], type_: str, key: str) -> dic
 def unprotected_buckets(resources: Iterable[Resource], partition: str = "aws") -> list[str]:
     """Buckets not blocking public access, not encrypted, or not refusing non-TLS requests."""
     resources = list(resources)
-    blocks = _known_documents(resources, "aws_s3_bucket_public_access_block", "bucket")
-    encryption = _known_documents(
+    blocks = _by_attribute(resources, "aws_s3_bucket_public_access_block", "bucket")
+    encryption = _by_attribute(
         resources, "aws_s3_bucket_server_side_encryption_configuration", "bucket"
     )
-    bucket_policies = _known_documents(resources, "aws_s3_bucket_policy", "bucket")
+    bucket_policies = _by_attribute(resources, "aws_s3_bucket_policy", "bucket")
     findings = []
     for bucket in (r for r in resources if r.type == "aws_s3_bucket"):
         name = bucket.values.get("bucket")
@@ -691,6 +742,12 @@ def test_every_policy_and_what_it_applies_to_is_known_at_plan_time(
     assert findings == [], report(findings)
 
 
+def test_every_permission_of_a_role_is_in_a_policy_the_plan_shows(
+    resources: list[Resource],
+) -> None:
+    assert opaque_grants(resources) == [], report(opaque_grants(resources))
+
+
 # --- IAM -------------------------------------------------------------------------------------
 
 
@@ -744,36 +801,11 @@ def test_no_service_role_can_write_to_the_uploads_bucket(
 def test_the_uploads_bucket_policy_refuses_object_writes_to_every_service_role(
     resources: list[Resource], uploads_arn: str, plans: dict[str, dict[str, Any]]
 ) -> None:
+    roles = [r for r in resources if r.type == "aws_iam_role"]
+    assert {r.root for r in roles if r.values["path"] == SERVICE_ROLE_PATH} >= set(SERVICES)
     account = data_values(plans["platform"], "aws_caller_identity")["account_id"]
-    partition = data_values(plans["platform"], "aws_partition")["partition"]
-    (policy,) = [
-        p
-        for p in policies(resources)
-        if p.resource.type == "aws_s3_bucket_policy"
-        and p.resource.values.get("bucket") == uploads_arn.rsplit(":", 1)[-1]
-    ]
-    refusals = [
-        statement
-        for statement in policy.statements
-        if statement.effect == "Deny"
-        and statement.principals == "*"
-        and any(_glob(a, "s3:PutObject", True) for a in statement.actions)
-        and any(_glob(r, f"{uploads_arn}/incoming/photo.jpg") for r in statement.resources)
-    ]
-    assert refusals, "the uploads bucket policy denies no one s3:PutObject"
-    roles = [
-        r for r in resources if r.type == "aws_iam_role" and r.root in SERVICES
-        and r.values["path"] == SERVICE_ROLE_PATH
-    ]  # fmt: skip
-    for role in roles:
-        arn = f"arn:{partition}:iam::{account}:role{role.values['path']}{role.values['name']}"
-        refused = any(
-            _glob(pattern, arn)
-            for statement in refusals
-            for values in statement.conditions.get("ArnLike", {}).values()
-            for pattern in _listed(values)
-        )
-        assert refused, f"{role.where}: not refused by the uploads bucket policy"
+    findings = service_roles_not_refused(resources, uploads_arn, account)
+    assert findings == [], report(findings)
 
 
 def test_only_the_indexer_can_write_the_index_table(
@@ -960,6 +992,30 @@ def test_a_service_role_that_could_write_an_upload_is_found() -> None:
     assert service_roles_writing(harmless, UPLOADS) == []
 
 
+def test_a_service_role_the_uploads_bucket_policy_does_not_refuse_is_found() -> None:
+    arn = "arn:aws:s3:::b"
+    refuse = {
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:PutObject",
+        "Resource": f"{arn}/*",
+        "Condition": {"ArnLike": {"aws:PrincipalArn": f"arn:aws:iam::1:role{SERVICE_ROLE_PATH}*"}},
+    }
+    roles = [
+        *role("media-test-x", allow("s3:GetObject", f"{arn}/*")),
+        *role("media-test-y", allow("s3:PutObject", f"{arn}/*"), path="/uploaders/"),
+    ]
+    assert service_roles_not_refused([*bucket("b", document(refuse)), *roles], arn, "1") == []
+    # given the policy without that statement, or with it for another account
+    other_account = {**refuse, "Condition": {"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::2:*"}}}
+    for policy in (document(tls_deny(arn)), document(other_account)):
+        # then the service role is found (the uploader, outside the path, is not)
+        assert service_roles_not_refused([*bucket("b", policy), *roles], arn, "1") == [
+            f"test: aws_iam_role.media-test-x: arn:aws:iam::1:role{SERVICE_ROLE_PATH}media-test-x"
+            " not refused s3:PutObject by b's policy"
+        ]
+
+
 def test_a_second_writer_of_the_index_is_found() -> None:
     resources = [
         *role("media-test-indexer", allow(["dynamodb:GetItem", "dynamodb:UpdateItem"], INDEX)),
@@ -1052,6 +1108,23 @@ def test_a_policy_known_only_after_apply_is_found() -> None:
         "test: aws_iam_role_policy.x (policy): known only after apply",
         "test: aws_iam_role_policy.x (role): known only after apply",
     ]
+
+
+def test_a_managed_policy_attachment_is_found() -> None:
+    full_access = "arn:aws:iam::aws:policy/AmazonS3FullAccess"
+    attachment = Resource(
+        "test",
+        "aws_iam_role_policy_attachment.x",
+        "aws_iam_role_policy_attachment",
+        {"role": "media-test-x", "policy_arn": full_access},
+    )
+    (trusted, inline) = role("media-test-x", allow("s3:GetObject", f"{UPLOADS}/*"))
+    listed = replace(trusted, values={**trusted.values, "managed_policy_arns": [full_access]})
+    assert opaque_grants([attachment, listed, inline]) == [
+        f"test: aws_iam_role_policy_attachment.x: attaches managed policy {full_access}",
+        f"test: aws_iam_role.media-test-x: attaches managed policies ['{full_access}']",
+    ]
+    assert opaque_grants([trusted, inline]) == []
 
 
 def test_a_widened_real_policy_and_a_real_bucket_without_its_tls_deny_are_found(
