@@ -96,7 +96,7 @@ class Account:
             aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
         )
         return {
-            name: session.client(name, endpoint_url=self.endpoint)  # type: ignore[call-overload]
+            name: session.client(name, endpoint_url=self.endpoint)
             for name in ("s3", "sqs", "events", "dynamodb")
         }
 

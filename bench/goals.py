@@ -33,6 +33,11 @@ def _goal(
     return Goal(section, text, test(ratio), detail(row, ratio))
 
 
+def _speed(row: Row, ratio: float) -> str:
+    how = f"{1 / ratio:.2f}x faster" if ratio <= 1 else f"{ratio:.2f}x slower"
+    return f"{how} ({row.project:.0f} vs {row.peer:.0f} ms)"
+
+
 def judge(rows: Sequence[Row]) -> list[Goal]:
     goals: list[Goal] = []
 
@@ -49,7 +54,7 @@ def judge(rows: Sequence[Row]) -> list[Goal]:
                 f"thumbs/{file} time vs Pillow",
                 ">= 3x faster than straightforward Pillow",
                 lambda r: r <= 1 / 3,
-                lambda row, r: f"{1 / r:.2f}x faster ({row.project:.0f} vs {row.peer:.0f} ms)",
+                _speed,
             )
         )
         add(
@@ -59,7 +64,7 @@ def judge(rows: Sequence[Row]) -> list[Goal]:
                 f"thumbs/{file} time vs libvips",
                 "faster than libvips thumbnail",
                 lambda r: r < 1,
-                lambda row, r: f"{1 / r:.2f}x faster ({row.project:.0f} vs {row.peer:.0f} ms)",
+                _speed,
             )
         )
         add(

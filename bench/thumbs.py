@@ -85,7 +85,7 @@ def _pillow() -> Render:
 
 
 def _vips() -> Render:
-    import pyvips
+    import pyvips  # type: ignore[import-untyped]
 
     pyvips.cache_set_max(0)
 
