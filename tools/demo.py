@@ -9,7 +9,8 @@
    be rejected), uploaded to the uploads bucket the way a client would (``mediactl upload``);
 4. progress while every upload travels ingest -> thumbnailer + metadata-extractor -> indexer,
    until each reaches a terminal state in the asset index (indexed, rejected, failed);
-5. a table of the results, where the thumbnails are, and a copy of them under ``.local/demo/``.
+5. a table of the results, where the thumbnails are, a copy of them under ``.local/demo/``, and
+   the address of the upload and gallery page the runtime serves (``web/``).
 
 Exit 0 when every sample ended in its expected state; 1 otherwise (a timeout included).
 The stack and the runtime keep running afterwards for ``mediactl``; ``make down`` stops both.
@@ -395,6 +396,9 @@ def main(argv: list[str] | None = None) -> int:
     say(f"rejected:    s3://{originals}/quarantine/<asset>/<file>")
     say(f"explore:     .venv/bin/mediactl list | status <asset> | tail | dlq list  ({endpoint})")
     say(f"logs:        {directory / 'logs'} (runtime.log and one file per function)")
+    page = (_runtime_state(directory / "runtime.json") or {}).get("http")
+    if page:
+        say(f"web page:    {page}/  (upload from a browser; the gallery of indexed images)")
     unfinished = [p for p in progress if p.finished_at is None]
     wrong = [r for r in rows if r["note"].startswith("EXPECTED")]
     latencies = sorted(p.seconds for p in progress if p.seconds is not None)

@@ -58,7 +58,7 @@ LOCAL_VARIABLES = {
     "TF_VAR_aws_region": LOCAL_REGION,
     "TF_VAR_s3_use_path_style": "true",
     "TF_VAR_enable_schema_registry": "false",
-    # The web page is served on loopback by the runtime (any port): let it POST to the uploads bucket.
+    # The runtime serves the web page on loopback (any port): it may POST to the uploads bucket.
     "TF_VAR_upload_allowed_origins": '["http://localhost:*", "http://127.0.0.1:*"]',
     "TF_VAR_http_api": json.dumps(
         {"jwt_issuer": LOCAL_JWT_ISSUER, "jwt_audience": [LOCAL_JWT_AUDIENCE]}

@@ -208,7 +208,7 @@
       ["Size", describe(asset)],
       ["Camera", camera],
       ["Lens", exif.lens],
-      ["Taken", asset.taken_at ? asset.taken_at.replace("T", " ") : ""],
+      ["Taken", asset.taken_at ? asset.taken_at.slice(0, 16).replace("T", " ") : ""],
       ["Exposure", [exif.f_number && `f/${exif.f_number}`, exif.iso && `ISO ${exif.iso}`].filter(Boolean).join(" ")],
     ].filter(([, value]) => value);
   }

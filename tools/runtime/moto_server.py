@@ -11,6 +11,8 @@ still created, listed and described exactly as Terraform declared it; only moto'
 act on it is gone. It also skips the bucket policy statements whose conditions moto cannot
 evaluate (:func:`skip_conditions_moto_cannot_evaluate`), which moto would otherwise apply to every
 request: the policies Terraform writes are deployed as written, and only AWS enforces those.
+And browser uploads behave as on S3 (:mod:`tools.runtime.s3_post`): form POSTs checked against
+their policy, answered with ``x-amz-version-id``, CORS from the bucket's rules only.
 
     python -m tools.runtime.moto_server -H 127.0.0.1 -p PORT     (same options as moto_server)
 """
