@@ -11,7 +11,7 @@ SERVICE ?=
 ENV ?= dev
 PYTEST_ARGS ?=
 
-.PHONY: help setup test contract schemas-release lint format catalog package up down deploy plan demo bench lock clean
+.PHONY: help setup test browser contract schemas-release lint format catalog package up down deploy plan demo bench lock clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z%_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -35,6 +35,9 @@ test: setup ## Run the whole suite: unit, contract, infrastructure, end to end
 
 test-%: setup ## Run one service's unit tests, e.g. make test-thumbnailer
 	$(BIN)/pytest services/$*/tests $(PYTEST_ARGS)
+
+browser: setup ## Browser tests only: the web page in headless Chromium on a local stack
+	$(BIN)/pytest tests/browser $(PYTEST_ARGS)
 
 contract: setup ## Contract tests: schemas, examples, rules, compatibility, what services publish
 	$(BIN)/pytest tests/contract tests/unit $(foreach s,$(SERVICES),services/$(s)/tests) $(PYTEST_ARGS)

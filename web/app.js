@@ -202,7 +202,10 @@
   }
 
   function facts(asset) {
-    const camera = [asset.camera_make, asset.camera_model].filter(Boolean).join(" ");
+    const make = asset.camera_make || "";
+    const model = asset.camera_model || "";
+    // "Canon" + "Canon EOS R5" reads as "Canon EOS R5"
+    const camera = model.toLowerCase().startsWith(make.toLowerCase()) ? model : `${make} ${model}`.trim();
     const exif = (asset.metadata && asset.metadata.exif) || {};
     return [
       ["Size", describe(asset)],

@@ -20,7 +20,7 @@ from tests.support import images
 from tests.support.stack import Pipeline
 from tools.runtime.http import HttpGateway
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 INDEXED_TIMEOUT_MS = 120_000
 MAX_UPLOAD_BYTES = 52_428_800  # the ingest root's default max_upload_bytes, as deployed locally
