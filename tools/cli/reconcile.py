@@ -383,6 +383,11 @@ def reconcile(
     ``expected``: asset ids the caller knows were uploaded in the window (found nowhere: lost).
     """
     end = end or datetime.now(UTC)
+    # S3 keeps LastModified to the second: a window is whole seconds, or it would miss uploads
+    # made in the second it starts.
+    start = start.replace(microsecond=0)
+    if end.microsecond:
+        end = end.replace(microsecond=0) + timedelta(seconds=1)
     if start > end:
         raise CliError(f"the window starts ({start.isoformat()}) after it ends ({end.isoformat()})")
     try:
@@ -401,21 +406,32 @@ def _reconcile(
             accounts[asset] = Account(asset)
         return accounts[asset]
 
+    wanted = set(expected)
     items: dict[str, dict[str, Any]] = {}
-    for item in index_items(target, start):
-        uploaded = _item_upload_time(item)
-        if uploaded is None or not start <= uploaded <= end:
-            continue
+
+    def indexed(item: dict[str, Any]) -> None:
         asset = str(item["asset_id"])
         items[asset] = item
         found = account(asset)
         found.found_in.add("index")
-        found.uploaded_at = uploaded
+        found.uploaded_at = _item_upload_time(item)
         upload = _fact_data(item, "ingested").get("upload") or _fact_data(item, "rejection").get(
             "upload"
         )
         if isinstance(upload, dict):
             found.key, found.version_id = upload.get("key"), upload.get("version_id")
+
+    for item in index_items(target, start):
+        uploaded = _item_upload_time(item)
+        in_window = uploaded is not None and start <= uploaded <= end
+        if in_window or str(item["asset_id"]) in wanted:
+            indexed(item)
+    for asset in sorted(wanted - set(items)):  # expected: looked up whatever its times say
+        response = target.dynamodb.get_item(
+            TableName=target.index_table, Key={"asset_id": {"S": asset}}, ConsistentRead=True
+        )
+        if "Item" in response:
+            indexed(from_item(response["Item"]))
 
     uploads = target.bucket("uploads")
     for key, version, modified in upload_versions(target, uploads, start, end):
@@ -435,7 +451,7 @@ def _reconcile(
             head = target.s3.head_object(Bucket=originals, Key=key)
             metadata = head.get("Metadata", {})
             uploaded = _parse(metadata.get("uploaded-at")) or head["LastModified"]
-            if not start <= uploaded <= end:
+            if not start <= uploaded <= end and asset not in wanted:
                 continue
             found = account(asset)
             found.found_in.add(where)
@@ -443,6 +459,20 @@ def _reconcile(
             if metadata.get("upload-key"):
                 found.key = unquote(metadata["upload-key"])
             found.version_id = metadata.get("upload-version-id")
+
+    for asset in sorted(wanted - set(items)):  # expected, not in the index: any copy of it?
+        found = account(asset)
+        try:
+            target.s3.head_object(Bucket=originals, Key=f"{ORIGINALS_PREFIX}{asset}")
+            found.found_in.add("original")
+        except ClientError as error:
+            if error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") != 404:
+                raise
+        listing = target.s3.list_objects_v2(
+            Bucket=originals, Prefix=f"{QUARANTINE_PREFIX}{asset}/", MaxKeys=1
+        )
+        if listing.get("Contents"):
+            found.found_in.add("quarantine")
 
     letters_by_asset: dict[str, list[Letter]] = {}
     unattributed: list[Letter] = []
@@ -453,7 +483,7 @@ def _reconcile(
             in_window = moment is not None and start <= moment <= end + DLQ_SLACK
             if known:
                 letters_by_asset.setdefault(known[0], []).append(letter)
-            elif letter.asset_ids and (in_window or letter.asset_ids[0] in expected):
+            elif letter.asset_ids and (in_window or letter.asset_ids[0] in wanted):
                 found = account(letter.asset_ids[0])
                 found.found_in.add(f"dlq:{letter.service}")
                 found.key, found.version_id = letter.key, letter.version_id
