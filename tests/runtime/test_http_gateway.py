@@ -9,11 +9,14 @@ import base64
 import json
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from tools.runtime import RuntimeOptions
 from tools.runtime.http import (
+    HttpGateway,
     HttpRequest,
     Route,
     api_event,
@@ -308,3 +311,71 @@ def test_a_function_that_fails_or_times_out_is_a_5xx_like_api_gateways() -> None
     assert (failed.status, json.loads(failed.body)) == (500, {"message": "Internal Server Error"})
     late = proxy_response(Invocation("r", False, timed_out=True))
     assert late.status == 503
+
+
+# --- the gateway's own pages (no stack: nothing here reads the deployment) ----------------------
+
+
+@pytest.fixture
+def gateway(tmp_path: Path) -> HttpGateway:
+    web = tmp_path / "web"
+    web.mkdir()
+    (web / "index.html").write_text("<h1>page</h1>", encoding="utf-8")
+    (web / "app.js").write_text("'use strict';", encoding="utf-8")
+    (tmp_path / "secret.txt").write_text("not for the browser", encoding="utf-8")
+    runtime = SimpleNamespace(
+        options=RuntimeOptions(endpoint="http://127.0.0.1:9", region="us-east-1")
+    )
+    issuer = LocalIssuer(key_file=tmp_path / "issuer.pem")
+    # No deployment to read: routes are never refreshed (an empty route table).
+    return HttpGateway(
+        runtime,  # type: ignore[arg-type]
+        port=0,
+        web_root=web,
+        issuer=issuer,
+        routes_max_age=float("inf"),
+    )
+
+
+def _get(gateway: HttpGateway, path: str, method: str = "GET", body: bytes = b"") -> Any:
+    return gateway.handle(HttpRequest(method, path, "", {"host": "127.0.0.1:3000"}, body))
+
+
+def test_the_page_is_served_and_nothing_outside_its_folder(gateway: HttpGateway) -> None:
+    index = _get(gateway, "/")
+    assert (index.status, index.body) == (200, b"<h1>page</h1>")
+    assert index.headers["content-type"].startswith("text/html")
+    assert _get(gateway, "/app.js").headers["content-type"].endswith("javascript; charset=utf-8")
+    for escape in ("/../secret.txt", "/%2e%2e/secret.txt", "/..%2fsecret.txt"):
+        assert _get(gateway, escape).status == 404, escape
+
+
+def test_the_config_tells_the_page_where_the_apis_are_and_how_to_get_a_token(
+    gateway: HttpGateway,
+) -> None:
+    config = json.loads(_get(gateway, "/config.json").body)
+    assert config == {
+        "uploadApi": "",
+        "readApi": "",
+        "auth": {"tokenUrl": "/local-auth/token", "issuer": gateway.issuer.issuer},
+    }
+
+
+def test_the_local_issuer_hands_out_tokens_its_authorizer_accepts(gateway: HttpGateway) -> None:
+    answer = _get(gateway, "/local-auth/token", "POST", b'{"subject": "ada"}')
+    token = json.loads(answer.body)["access_token"]
+    authorizer = JwtAuthorizer("a", gateway.issuer.issuer, (gateway.issuer.audience,))
+    assert authorizer.validate(bearer(token), gateway.keys)["sub"] == "ada"
+    jwks = json.loads(_get(gateway, "/local-auth/jwks.json").body)
+    assert jwks == gateway.issuer.jwks()
+    discovery = json.loads(_get(gateway, "/local-auth/.well-known/openid-configuration").body)
+    assert discovery["jwks_uri"] == "http://127.0.0.1:3000/local-auth/jwks.json"
+    assert discovery["issuer"] == gateway.issuer.issuer
+
+
+def test_the_runtime_serves_http_on_port_3000_unless_told_otherwise() -> None:
+    from tools.runtime.__main__ import parse_args
+
+    assert parse_args(["--endpoint", "http://127.0.0.1:9"]).http == "127.0.0.1:3000"
+    assert parse_args(["--endpoint", "http://x", "--http", "0.0.0.0:8080"]).http == "0.0.0.0:8080"
+    assert parse_args(["--endpoint", "http://127.0.0.1:9", "--no-http"]).http is None
