@@ -121,14 +121,20 @@ def main(argv: list[str] | None = None) -> int:
 
     def record(runtime: LocalRuntime) -> None:
         nonlocal gateway
+        write_state(runtime)
         if gateway is None and args.http:
+            # After the first state is written: the mappings are polled already, the page next.
             host, _, port = args.http.rpartition(":")
             gateway = http.HttpGateway(
                 runtime,
                 host=host or http.DEFAULT_HOST,
                 port=int(port),
-                issuer=LocalIssuer(key_file=stack_dir() / "http" / "issuer-key.pem"),
+                # beside the state file: .local/http/ for `make runtime`
+                issuer=LocalIssuer(key_file=args.state_file.parent / "http" / "issuer-key.pem"),
             ).start()
+            write_state(runtime)
+
+    def write_state(runtime: LocalRuntime) -> None:
         state = {
             "pid": os.getpid(),
             "endpoint": args.endpoint,
