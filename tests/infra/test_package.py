@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tools import package
-from tools.package import ARCHITECTURES, Artifact, PackagingError
+from tools.package import ARCHITECTURES, Artifact, PackagingError, lambda_interpreter
 
 REPO = package.REPO
 SERVICES = package.service_names()
@@ -97,14 +97,30 @@ def test_the_zip_has_the_handler_the_shared_library_and_the_schemas(
 
 
 @pytest.mark.parametrize("service", SERVICES)
-def test_the_zip_leaves_boto3_to_the_runtime_and_carries_no_bytecode(
-    service: str, artifacts: dict[str, Artifact]
-) -> None:
+def test_the_zip_leaves_boto3_to_the_runtime(service: str, artifacts: dict[str, Artifact]) -> None:
     names = names_in(artifacts[service])
     top_level = {name.split("/", 1)[0] for name in names}
     assert not {"boto3", "botocore", "s3transfer", "bin"} & top_level
     assert not [n for n in top_level if n.startswith(("boto3-", "botocore-", "s3transfer-"))]
-    assert not [n for n in names if "__pycache__" in n or n.endswith((".pyc", ".pyo"))]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_module_ships_with_python312_bytecode(
+    service: str, artifacts: dict[str, Artifact]
+) -> None:
+    if lambda_interpreter() is None:
+        pytest.skip("no python3.12 on this machine: zips carry sources only")
+    names = set(names_in(artifacts[service]))
+    modules = [n for n in names if n.endswith(".py")]
+    missing = [
+        n
+        for n in modules
+        if f"{n.rsplit('/', 1)[0] + '/' if '/' in n else ''}__pycache__/"
+        f"{n.rsplit('/', 1)[-1][:-3]}.cpython-312.pyc" not in names
+    ]
+    assert modules
+    assert missing == []
+    assert not [n for n in names if n.endswith((".pyo", ".cpython-311.pyc"))]
 
 
 @pytest.mark.parametrize("service", IMAGE_SERVICES)
