@@ -257,6 +257,10 @@
     }
     const assets = answer.body.assets || [];
     const gallery = $("gallery");
+    // Same assets, same versions: keep the cards (new presigned URLs would refetch every image).
+    const shown = assets.map((a) => `${a.asset_id}@${a.updated_at}`).join(",");
+    if (gallery.dataset.shown === shown) return;
+    gallery.dataset.shown = shown;
     gallery.replaceChildren(...assets.map(assetCard));
     gallery.dataset.count = String(assets.length);
     $("gallery-count").textContent = `${assets.length} indexed`;
