@@ -87,6 +87,7 @@ def test_tokens_that_api_gateway_would_refuse_are_refused(
     forged = {
         "expired": issuer.mint(lifetime=-1),
         "not yet valid": issuer.mint(extra={"nbf": int(now) + 600}),
+        "issued in the future": issuer.mint(now=now + 600),
         "no exp": issuer.mint(extra={"exp": None}),
         "other audience": issuer.mint(audience="someone-else"),
         "other issuer": issuer.mint(issuer="https://elsewhere.invalid"),

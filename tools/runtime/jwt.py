@@ -3,9 +3,9 @@
 :class:`JwtAuthorizer` is one deployed ``AuthorizerType: JWT`` authorizer: it takes the token
 from the identity source (``Authorization``, with or without ``Bearer``), and accepts it only if
 it is an RS256 JWT signed by a key of the issuer's JWKS (``kid``), with ``iss`` the configured
-issuer, ``exp`` in the future, ``nbf`` (if any) in the past, and ``aud`` (or, without one,
-``client_id``) among the configured audiences; a route's scopes must meet ``scope``/``scp``.
-401 otherwise (403 for scopes), as API Gateway answers.
+issuer, ``exp`` in the future, ``nbf`` and ``iat`` (if any) in the past, and ``aud`` (or,
+without one, ``client_id``) among the configured audiences; a route's scopes must meet
+``scope``/``scp``. 401 otherwise (403 for scopes), as API Gateway answers.
 
 :class:`LocalIssuer` is the local stack's identity provider: an RSA key (kept in the stack
 directory so tokens survive a restart), its JWKS, and tokens signed with it.
@@ -252,6 +252,9 @@ class JwtAuthorizer:
             raise AuthorizationError(401, "expired (or no exp)")
         if isinstance(nbf, int | float) and moment < nbf - _CLOCK_SKEW:
             raise AuthorizationError(401, "not valid yet (nbf)")
+        iat = claims.get("iat")
+        if isinstance(iat, int | float) and moment < iat - _CLOCK_SKEW:
+            raise AuthorizationError(401, "issued in the future (iat)")
         audiences = claims.get("aud")
         presented = set(audiences if isinstance(audiences, list) else [audiences])
         if audiences is None:
