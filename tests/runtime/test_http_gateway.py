@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -21,6 +22,7 @@ from tools.runtime.http import (
     Route,
     api_event,
     best_route,
+    cors_headers,
     proxy_response,
 )
 from tools.runtime.invoker import Invocation
@@ -380,3 +382,58 @@ def test_the_runtime_serves_http_on_port_3000_unless_told_otherwise() -> None:
     assert parse_args(["--endpoint", "http://127.0.0.1:9"]).http == "127.0.0.1:3000"
     assert parse_args(["--endpoint", "http://x", "--http", "0.0.0.0:8080"]).http == "0.0.0.0:8080"
     assert parse_args(["--endpoint", "http://127.0.0.1:9", "--no-http"]).http is None
+
+
+# --- CORS, for an API deployed with cors_allowed_origins ----------------------------------------
+
+CORS = {
+    "AllowOrigins": ["https://media.example.com"],
+    "AllowMethods": ["GET", "POST"],
+    "AllowHeaders": ["authorization", "content-type"],
+    "MaxAge": 600,
+}
+
+
+def test_an_allowed_origin_gets_api_gateways_cors_headers_and_another_none() -> None:
+    preflight = cors_headers(CORS, "https://media.example.com", preflight=True)
+    assert preflight == {
+        "access-control-allow-origin": "https://media.example.com",
+        "access-control-allow-methods": "GET,POST",
+        "access-control-allow-headers": "authorization,content-type",
+        "access-control-max-age": "600",
+    }
+    assert cors_headers(CORS, "https://evil.example") == {}
+    assert cors_headers(None, "https://media.example.com") == {}
+    assert cors_headers({"AllowOrigins": ["*"]}, "https://a.example") == {
+        "access-control-allow-origin": "*"
+    }
+
+
+def test_the_gateway_answers_preflights_and_marks_answers_for_apis_with_cors(
+    gateway: HttpGateway,
+) -> None:
+    gateway._routes = [replace(route("POST /uploads", ()), cors=CORS), route("GET /assets", ())]
+
+    def ask(method: str, path: str, origin: str, **headers: str) -> Any:
+        all_headers = {"host": "127.0.0.1:3000", "origin": origin, **headers}
+        return gateway.handle(HttpRequest(method, path, "", all_headers, b""))
+
+    allowed = ask(
+        "OPTIONS", "/uploads", CORS["AllowOrigins"][0], **{"access-control-request-method": "POST"}
+    )
+    assert allowed.status == 204
+    assert allowed.headers["access-control-allow-origin"] == "https://media.example.com"
+    refused = ask(
+        "OPTIONS", "/uploads", "https://evil.example", **{"access-control-request-method": "POST"}
+    )
+    assert "access-control-allow-origin" not in refused.headers
+    # an API without a CORS configuration has no preflight answer
+    assert (
+        ask("OPTIONS", "/assets", "https://x", **{"access-control-request-method": "GET"}).status
+        == 404
+    )
+    # the actual request: whatever the answer (here 500, the function's policy allows nothing),
+    # it carries the CORS headers, as API Gateway adds them to every response of the API
+    answer = ask("POST", "/uploads", "https://media.example.com")
+    assert answer.status == 500  # no invoke permission in this route's (empty) policy
+    assert answer.headers["access-control-allow-origin"] == "https://media.example.com"

@@ -99,6 +99,8 @@ class Route:
     permitted_source_arns: tuple[str, ...] = ()
     region: str = "us-east-1"
     account: str = "123456789012"
+    #: The API's CorsConfiguration (AllowOrigins, AllowMethods, ...), if it has one.
+    cors: Mapping[str, Any] | None = None
 
     @property
     def method(self) -> str:
@@ -230,6 +232,7 @@ def discover_routes(apigateway: Any, lambda_client: Any) -> list[Route]:
                 Route(
                     api_id=api_id,
                     api_name=str(api.get("Name", api_id)),
+                    cors=api.get("CorsConfiguration") or None,
                     route_key=str(raw["RouteKey"]),
                     function_arn=function_arn,
                     payload_format_version=str(integration.get("PayloadFormatVersion", "2.0")),
@@ -339,6 +342,33 @@ def api_event(
             "jwt": {"claims": claims_for_lambda(claims), "scopes": scopes}
         }
     return event
+
+
+def cors_headers(
+    cors: Mapping[str, Any] | None, origin: str | None, *, preflight: bool = False
+) -> dict[str, str]:
+    """The CORS headers API Gateway adds for ``origin`` under an API's CorsConfiguration."""
+    if not cors or not origin:
+        return {}
+    allowed = [str(o) for o in cors.get("AllowOrigins") or []]
+    if origin not in allowed and "*" not in allowed:
+        return {}
+    credentials = bool(cors.get("AllowCredentials"))
+    headers = {"access-control-allow-origin": "*" if "*" in allowed and not credentials else origin}
+    if credentials:
+        headers["access-control-allow-credentials"] = "true"
+    if preflight:
+        for name, key in (
+            ("access-control-allow-methods", "AllowMethods"),
+            ("access-control-allow-headers", "AllowHeaders"),
+        ):
+            if cors.get(key):
+                headers[name] = ",".join(str(v) for v in cors[key])
+        if cors.get("MaxAge") is not None:
+            headers["access-control-max-age"] = str(cors["MaxAge"])
+    elif cors.get("ExposeHeaders"):
+        headers["access-control-expose-headers"] = ",".join(str(v) for v in cors["ExposeHeaders"])
+    return headers
 
 
 def _json_response(
@@ -534,6 +564,10 @@ class HttpGateway:
             return self._auth(request)
         if request.method == "GET" and request.path == "/config.json":
             return _json_response(200, self.config(), {"cache-control": "no-store"})
+        origin = request.headers.get("origin")
+        asked = request.headers.get("access-control-request-method")
+        if request.method == "OPTIONS" and origin and asked:
+            return self._preflight(request.path, origin, asked.upper())
         found = best_route(self.routes(), request.method, request.path)
         if found is None and request.method != "GET":
             found = best_route(self.routes(refresh=True), request.method, request.path)
@@ -542,6 +576,25 @@ class HttpGateway:
                 return self._static(request.path)
             return _json_response(404, {"message": "Not Found"})
         route, parameters = found
+        response = self._through(route, parameters, request, request_id)
+        response.headers.update(cors_headers(route.cors, origin))
+        return response
+
+    def _preflight(self, path: str, origin: str, method: str) -> HttpResponse:
+        """API Gateway answers a CORS preflight itself, for an API with a CORS configuration."""
+        found = best_route(self.routes(), method, path)
+        if found is None or not found[0].cors:
+            return _json_response(404, {"message": "Not Found"})
+        return HttpResponse(204, cors_headers(found[0].cors, origin, preflight=True), b"")
+
+    def _through(
+        self,
+        route: Route,
+        parameters: Mapping[str, str],
+        request: HttpRequest,
+        request_id: str,
+    ) -> HttpResponse:
+        """Authorizer, permission, function: the route's answer."""
         claims: dict[str, Any] | None = None
         if route.authorizer is not None:
             try:
