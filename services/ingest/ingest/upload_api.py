@@ -240,7 +240,8 @@ def build_app(
         if sub is None:
             return error(401, "unauthorized", "a valid bearer token is required")
         try:
-            body = json.loads(app.current_event.body or "")
+            # decoded: API Gateway base64-encodes a body it does not take for text
+            body = json.loads(app.current_event.decoded_body or "")
         except ValueError:
             body = None
         try:

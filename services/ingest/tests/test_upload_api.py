@@ -225,3 +225,14 @@ def test_the_lambda_handler_answers_api_gateway_with_a_presigned_post(handler: M
     assert ["content-length-range", 1, MAX] in policy["conditions"]
     expiration = datetime.fromisoformat(policy["expiration"].replace("Z", "+00:00"))
     assert (expiration - datetime.now(UTC)).total_seconds() <= 120
+
+
+def test_a_base64_encoded_body_is_read_like_a_plain_one(s3: Any) -> None:
+    app = build_app(s3, SETTINGS)
+    request = {"filename": "b.webp", "content_type": "image/webp", "size": 9}
+    event = http_event("POST", "/uploads", headers={"content-type": "application/octet-stream"})
+    event["body"] = base64.b64encode(json.dumps(request).encode()).decode()
+    event["isBase64Encoded"] = True
+    response = app.resolve(event, FakeLambdaContext.of("ingest"))
+    assert response["statusCode"] == 201
+    assert json_body(response)["content_type"] == "image/webp"
