@@ -62,7 +62,8 @@ from tools.cli.target import CliError, Target
 
 ORIGINALS_PREFIX = "originals/"
 QUARANTINE_PREFIX = "quarantine/"
-PEEK_ROUNDS = 50
+PEEK_ROUNDS = 100  # of 10 messages: a DLQ is read up to 1000 messages deep
+BROWSE_VISIBILITY = 30
 # How far a DLQ message's timestamps may trail the window and still belong to it.
 DLQ_SLACK = timedelta(minutes=15)
 
@@ -287,31 +288,41 @@ def describe_letter(service: str, message: dict[str, Any]) -> Letter:
 
 
 def dead_letters(target: Target, queues: ServiceQueues) -> list[Letter]:
-    """Every message in one service's DLQ, peeked (visibility 0), never consumed."""
+    """Every message in one service's DLQ, browsed, never consumed.
+
+    Receiving with visibility 0 keeps returning the same first messages, so each batch is
+    hidden for ``BROWSE_VISIBILITY`` seconds while the rest are read, then made visible again.
+    """
     if queues.dlq_url is None:
         return []
     sqs = target.sqs
-    waiting = int(
-        sqs.get_queue_attributes(
-            QueueUrl=queues.dlq_url, AttributeNames=["ApproximateNumberOfMessages"]
-        )["Attributes"]["ApproximateNumberOfMessages"]
-    )
     seen: dict[str, Letter] = {}
-    empty_rounds = 0
-    for _ in range(PEEK_ROUNDS):
-        if len(seen) >= waiting or empty_rounds >= 2:
-            break
-        messages = sqs.receive_message(
-            QueueUrl=queues.dlq_url,
-            MaxNumberOfMessages=10,
-            VisibilityTimeout=0,
-            MessageAttributeNames=["All"],
-            MessageSystemAttributeNames=["All"],
-        ).get("Messages", [])
-        empty_rounds = 0 if messages else empty_rounds + 1
-        for message in messages:
-            if message["MessageId"] not in seen:
-                seen[message["MessageId"]] = describe_letter(queues.service, dict(message))
+    handles: list[str] = []
+    try:
+        for _ in range(PEEK_ROUNDS):
+            messages = sqs.receive_message(
+                QueueUrl=queues.dlq_url,
+                MaxNumberOfMessages=10,
+                VisibilityTimeout=BROWSE_VISIBILITY,
+                WaitTimeSeconds=0,
+                MessageAttributeNames=["All"],
+                MessageSystemAttributeNames=["All"],
+            ).get("Messages", [])
+            if not messages:
+                break
+            for message in messages:
+                handles.append(message["ReceiptHandle"])
+                if message["MessageId"] not in seen:
+                    seen[message["MessageId"]] = describe_letter(queues.service, dict(message))
+    finally:
+        for start in range(0, len(handles), 10):
+            sqs.change_message_visibility_batch(
+                QueueUrl=queues.dlq_url,
+                Entries=[
+                    {"Id": str(number), "ReceiptHandle": handle, "VisibilityTimeout": 0}
+                    for number, handle in enumerate(handles[start : start + 10])
+                ],
+            )
     return list(seen.values())
 
 

@@ -31,6 +31,7 @@ import logging
 import random
 import re
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -300,6 +301,9 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes: without TCP_NODELAY, Nagle's algorithm and the
+    # client's delayed ACK hold every response with a body for ~40 ms.
+    disable_nagle_algorithm = True
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -367,6 +371,7 @@ class FaultProxy:
         self._local = threading.local()
         self.calls: Counter[tuple[str | None, str, str]] = Counter()
         self.failures: Counter[tuple[str | None, str, str]] = Counter()
+        self.seconds: dict[tuple[str | None, str, str], float] = {}  # time spent upstream
 
     # -- listeners ------------------------------------------------------------------------------
 
@@ -437,7 +442,13 @@ class FaultProxy:
             if fired is not None:
                 self.failures[key] += 1
         if fired is None:
-            return self.forward(call, raw_path, call.body)
+            began = time.perf_counter()
+            try:
+                return self.forward(call, raw_path, call.body)
+            finally:
+                with self._lock:
+                    spent = time.perf_counter() - began
+                    self.seconds[key] = self.seconds.get(key, 0.0) + spent
         LOG.info(
             "fault: %s %s.%s from %s (%s, %d/%s)",
             "partial" if fired.partial else fired.kind,
@@ -536,6 +547,19 @@ class ClonedRule:
     target_ids: tuple[str, ...]
 
 
+def sampled(pattern: dict[str, Any], digits: int) -> dict[str, Any]:
+    """``pattern`` narrowed to events whose id starts with one of the first ``digits`` hex
+    digits."""
+    narrowed = json.loads(json.dumps(pattern))
+    prefixes = [{"prefix": digit} for digit in "0123456789abcdef"[:digits]]
+    detail = narrowed.setdefault("detail", {})
+    if narrowed.get("source") == ["aws.s3"]:
+        detail.setdefault("object", {})["version-id"] = prefixes
+    else:
+        detail.setdefault("metadata", {})["event_id"] = prefixes
+    return dict(narrowed)
+
+
 def _queue_targets(targets: Iterable[Any]) -> list[TargetTypeDef]:
     return [t for t in targets if ":sqs:" in t.get("Arn", "")]
 
@@ -548,6 +572,10 @@ class DuplicateDeliveries:
     accepts) under the name ``<rule>-dup<n>``, with the same pattern and those targets.
     EventBridge then delivers one message per rule: the same event, the same ``id``, several
     times, which is what at-least-once delivery amounts to at the consumer.
+
+    ``share`` < 1 duplicates only about that share of the events: the clones' patterns also
+    require the event's id (``detail.metadata.event_id``; for S3's events the object's version
+    id) to start with one of the first ``round(16 * share)`` hex digits.
     """
 
     def __init__(
@@ -558,10 +586,14 @@ class DuplicateDeliveries:
         copies: int = 1,
         queue_arns: Iterable[str] | None = None,
         select: Callable[[str], bool] | None = None,
+        share: float = 1.0,
     ) -> None:
         if copies < 1:
             raise ValueError("copies must be at least 1")
+        if not 1 / 16 <= share <= 1:
+            raise ValueError(f"share must be between 1/16 and 1, got {share}")
         self.events = events
+        self.share = share
         self.queue_arns = None if queue_arns is None else set(queue_arns)
         self.buses = list(buses)
         self.copies = copies
@@ -607,10 +639,13 @@ class DuplicateDeliveries:
         self, bus: str, rule: dict[str, Any], targets: list[TargetTypeDef], copy: int
     ) -> None:
         name = f"{str(rule['Name'])[:56]}{DUPLICATE_MARK}{copy}"
+        pattern = str(rule["EventPattern"])
+        if self.share < 1:
+            pattern = json.dumps(sampled(json.loads(pattern), round(16 * self.share)))
         self.events.put_rule(
             Name=name,
             EventBusName=bus,
-            EventPattern=str(rule["EventPattern"]),
+            EventPattern=pattern,
             State="ENABLED",
             Description=f"duplicate deliveries of {rule['Name']} (test machinery; temporary)",
         )
