@@ -122,6 +122,10 @@ runtime: setup ## Run the local stack's deployed functions against their queues 
 demo: setup ## From a clean checkout to indexed sample images on the local stack, with a report
 	$(BIN)/python -m tools.demo
 
+.PHONY: soak
+soak: setup ## Soak a throwaway local stack: 300 uploads, duplicates, faults [SOAK_ARGS=--uploads N]
+	$(BIN)/python -m tools.soak $(SOAK_ARGS)
+
 publish: setup ## Validate then publish a test event: EVENT=<file | Name | Name/variant>
 	@test -n "$(EVENT)" || { echo "usage: make publish EVENT=AssetIngested/valid-basic (or a JSON file)"; exit 2; }
 	$(BIN)/mediactl $(STACK_ENV) publish $(EVENT)
