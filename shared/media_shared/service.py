@@ -42,10 +42,10 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 # Every AWS client of a service: the SDKs' standard retry mode (exponential backoff with jitter on
-# throttling, 5xx and timeouts, within a retry quota) with 5 attempts rather than its default 3,
-# so a call throttled or failing a few times succeeds within the invocation; past that the record
-# fails and SQS redelivers it.
-CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
+# throttling, 5xx and timeouts, within a retry quota) with 5 attempts in all rather than its
+# default 3, so a call throttled or failing a few times succeeds within the invocation; past
+# that the record fails and SQS redelivers it.
+CLIENT_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 5})
 
 LambdaHandler = Callable[[dict[str, Any], "LambdaContext"], "PartialItemFailureResponse"]
 
