@@ -13,8 +13,6 @@ import pytest
 from tests.support.stack import Pipeline
 from tools.runtime.faults import FaultProxy
 
-pytestmark = pytest.mark.e2e
-
 
 @pytest.fixture
 def stack(pipeline: Pipeline) -> Iterator[Pipeline]:
