@@ -291,6 +291,8 @@ def test_the_runtime_command_stops_cleanly_on_sigterm(
     )
     toy.send({"action": "ok"})
     wait_until(lambda: len(toy.invocations()) == 1, 30, "the command to run the function")
+    # (the state is recorded once the pollers run, which can be just after a first invocation)
+    wait_until(state.exists, 30, "the command to record its state")
     assert json.loads(state.read_text())["mappings"][0]["function"] == toy.name
 
     # when it gets SIGTERM
