@@ -215,7 +215,8 @@ class SoakConfig:
     copies: int = 1  # extra deliveries of a duplicated event
     duplicate_share: float = 0.25  # share of the events (at every hop) delivered again
     uploaders: int = 4
-    timeout: float = 240.0
+    rate: float = 0.0  # uploads per second; 0: as fast as the uploaders go (a burst)
+    timeout: float = 300.0
     seed: int = 7
 
     def counts(self) -> tuple[int, int, int]:
@@ -398,9 +399,12 @@ def run_soak(
         f"soak: {len(chosen)} uploads ({good} pictures, {bad} broken files, {poison} poison) "
         f"under {prefix}; {config.duplicate_share:.0%} of the deliveries at every hop "
         f"x{1 + config.copies}; faults on "
-        f"{config.fault_rate:.0%} of S3, DynamoDB and EventBridge calls (per kind)"
+        f"{config.fault_rate:.0%} of S3, DynamoDB and EventBridge calls (per kind); "
+        + (f"{config.rate:g} uploads/s" if config.rate > 0 else "uploaded in a burst")
     )
     pipeline.wait_idle(timeout=180)
+    calls_before = Counter(pipeline.faults.calls)
+    seconds_before = dict(pipeline.faults.seconds)
     rules = pipeline.faults.add(*fault_rules(config.fault_rate, config.seed))
     poison_rules: list[Rule] = []
     lock = threading.Lock()
@@ -417,7 +421,9 @@ def run_soak(
         )
         with duplicates if config.copies > 0 else contextlib.nullcontext(duplicates):
 
-            def upload(file: File) -> None:
+            def upload(number: int, file: File) -> None:
+                if config.rate > 0:  # paced: upload ``number`` goes at its slot, not before
+                    time.sleep(max(0.0, began + number / config.rate - time.time()))
                 key = prefix + file.name
                 response = target.s3.put_object(
                     Bucket=uploads_bucket, Key=key, Body=file.data, ContentType=file.content_type
@@ -440,7 +446,7 @@ def run_soak(
                     tracked[asset] = Tracked(file, key, asset, time.time())
 
             with ThreadPoolExecutor(max_workers=config.uploaders) as pool:
-                list(pool.map(upload, chosen))
+                list(pool.map(upload, range(len(chosen)), chosen))
             uploaded_by = time.time()
             say(f"  uploaded in {uploaded_by - began:.1f}s")
             deadline = time.monotonic() + config.timeout
@@ -479,6 +485,22 @@ def run_soak(
         f"({', '.join(f'{k} {v}' for k, v in sorted(injected.items()))}; "
         f"{result.failed_entries} PutEvents entries failed); {duplicated_rules} rules duplicated"
     )
+    calls = Counter(pipeline.faults.calls)
+    calls.subtract(calls_before)
+    spent = {
+        key: value - seconds_before.get(key, 0.0) for key, value in pipeline.faults.seconds.items()
+    }
+    slowest = sorted(spent.items(), key=lambda kv: kv[1], reverse=True)[:3]
+    total_calls = sum(calls.values())
+    say(
+        f"  AWS calls by the functions: {total_calls}, mean "
+        f"{1000 * sum(spent.values()) / max(1, total_calls):.0f} ms at the stack; most time in "
+        + ", ".join(
+            f"{(function or '-').removeprefix('media-local-')} {service}.{operation} "
+            f"{seconds:.0f}s/{calls[(function, service, operation)]}"
+            for (function, service, operation), seconds in slowest
+        )
+    )
     counts = report.counts
     say(
         "  reconciliation: "
@@ -512,6 +534,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="share of the events delivered 1 + COPIES times (1/16 steps)",
     )
     parser.add_argument("--uploaders", type=int, default=defaults.uploaders)
+    parser.add_argument(
+        "--rate", type=float, default=defaults.rate, help="uploads per second (0: a burst)"
+    )
     parser.add_argument("--timeout", type=float, default=defaults.timeout)
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument(
@@ -523,6 +548,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if not 1 <= args.uploads <= 5000:
         parser.error("--uploads must be between 1 and 5000")
+    if args.rate < 0:
+        parser.error("--rate must not be negative")
     if not 0 <= args.fault_rate < 0.5:
         parser.error("--fault-rate must be in [0, 0.5)")
     if args.copies < 0:
@@ -542,6 +569,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         copies=args.copies,
         duplicate_share=args.duplicate_share,
         uploaders=args.uploaders,
+        rate=args.rate,
         timeout=args.timeout,
         seed=args.seed,
     )
