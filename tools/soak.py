@@ -98,6 +98,7 @@ class LocalPipeline:
     env: dict[str, str]
     outcomes: list[BatchOutcome] = field(default_factory=list)
     owned: bool = True  # brought up here (and so brought down by stop())
+    up_output: str = ""  # what `tools.stack up` printed (empty for an existing stack)
 
     @cached_property
     def queues(self) -> dict[str, ServiceQueues]:
@@ -156,6 +157,7 @@ def start_local_pipeline(
     env["MEDIA_STACK_DIR"] = str(directory)
     runtime: LocalRuntime | None = None
     faults: FaultProxy | None = None
+    up_output = ""
     try:
         if existing:
             record = json.loads((directory / "moto.json").read_text(encoding="utf-8"))
@@ -166,6 +168,7 @@ def start_local_pipeline(
                 raise StackError(
                     f"`tools.stack up` failed (exit {up.returncode}):\n{up.stdout}{up.stderr}"
                 )
+            up_output = up.stdout
         endpoint = str(record["endpoint"])
         faults = FaultProxy(endpoint)
         outcomes: list[BatchOutcome] = []
@@ -189,7 +192,15 @@ def start_local_pipeline(
             raise StackError(f"the runtime polls {sorted(running)}, expected {sorted(SERVICES)}")
         target = resolve_target(endpoint=endpoint, environment="local")
         return LocalPipeline(
-            directory, endpoint, target, runtime, faults, env, outcomes, owned=not existing
+            directory,
+            endpoint,
+            target,
+            runtime,
+            faults,
+            env,
+            outcomes,
+            owned=not existing,
+            up_output=up_output,
         )
     except BaseException:
         if runtime is not None:
