@@ -103,20 +103,20 @@ def test_a_fault_reads_to_the_sdk_as_the_error_aws_sends(
     assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == status
 
 
-def test_the_standard_retry_mode_outlasts_a_few_throttles_and_5xx(proxy: FaultProxy) -> None:
-    # the services' client configuration, against four failures in a row
+def test_the_services_clients_try_five_times_in_all_in_standard_mode(proxy: FaultProxy) -> None:
+    # the services' client configuration, against throttles then 5xx, five in a row
     proxy.add(
-        Rule("dynamodb", "ListTables", "throttle", times=2),
+        Rule("dynamodb", "ListTables", "throttle", times=3),
         Rule("dynamodb", "ListTables", "server", times=2),
     )
     dynamodb = client(proxy, "dynamodb")
-    response = dynamodb.list_tables()
-    assert response["ResponseMetadata"]["RetryAttempts"] == 4
-    assert dynamodb.meta.config.retries["mode"] == "standard"
-    # and a fifth failure in a row is one too many: the record fails, SQS retries it
-    proxy.add(Rule("dynamodb", "ListTables", "throttle", times=5))
-    with pytest.raises(ClientError):
+    with pytest.raises(ClientError) as raised:
         dynamodb.list_tables()
+    metadata = raised.value.response["ResponseMetadata"]
+    assert (metadata["RetryAttempts"], metadata.get("MaxAttemptsReached")) == (4, True)
+    assert dynamodb.meta.config.retries["mode"] == "standard"
+    # the next call goes through: four faults would have been absorbed
+    assert dynamodb.list_tables()["ResponseMetadata"]["RetryAttempts"] == 0
 
 
 def test_a_rule_aims_at_one_function_one_operation_and_matching_text(proxy: FaultProxy) -> None:

@@ -383,6 +383,7 @@ class FaultProxy:
                 server = _Server(self, function)
                 thread = threading.Thread(
                     target=server.serve_forever,
+                    kwargs={"poll_interval": 0.05},  # a prompt shutdown
                     name=f"fault-proxy-{function or 'default'}",
                     daemon=True,
                 )
