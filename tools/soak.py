@@ -456,21 +456,32 @@ def run_soak(
                 with lock:
                     tracked[asset] = Tracked(file, key, asset, time.time())
 
-            with ThreadPoolExecutor(max_workers=config.uploaders) as pool:
-                list(pool.map(upload, range(len(chosen)), chosen))
-            uploaded_by = time.time()
-            say(f"  uploaded in {uploaded_by - began:.1f}s")
-            deadline = time.monotonic() + config.timeout
+            # Uploads go on in the background while the index is watched, so that a paced
+            # upload's latency is measured from its own upload, not from the last one.
+            pool = ThreadPoolExecutor(max_workers=config.uploaders)
+            pending = [pool.submit(upload, n, f) for n, f in enumerate(chosen)]
+            pool.shutdown(wait=False)
+            uploaded_by: float | None = None
+            pacing = len(chosen) / config.rate if config.rate > 0 else 0.0
+            deadline = time.monotonic() + config.timeout + pacing
             last_shown, rounds = 0.0, 0
             while True:
-                _terminal_scan(pipeline, start, tracked, dlq_too=rounds % 4 == 0)
+                if uploaded_by is None and all(f.done() for f in pending):
+                    for future in pending:
+                        future.result()  # an upload that failed ends the soak
+                    uploaded_by = time.time()
+                    say(f"  uploaded in {uploaded_by - began:.1f}s")
+                with lock:
+                    watched = dict(tracked)
+                _terminal_scan(pipeline, start, watched, dlq_too=rounds % 4 == 0)
                 rounds += 1
-                done = sum(1 for t in tracked.values() if t.finished_at is not None)
+                done = sum(1 for t in watched.values() if t.finished_at is not None)
                 elapsed = time.time() - began
-                if elapsed - last_shown >= 10 or done == len(tracked):
-                    say(f"  [{elapsed:5.1f}s] {done}/{len(tracked)} terminal")
+                finished = uploaded_by is not None and done == len(chosen)
+                if elapsed - last_shown >= 10 or finished:
+                    say(f"  [{elapsed:5.1f}s] {done}/{len(chosen)} terminal")
                     last_shown = elapsed
-                if done == len(tracked) or time.monotonic() > deadline:
+                if finished or time.monotonic() > deadline:
                     break
                 time.sleep(0.5)
             duplicated_rules = len(duplicates.clones)
@@ -486,7 +497,7 @@ def run_soak(
         tracked=list(tracked.values()),
         report=report,
         began=began,
-        uploaded_by=uploaded_by,
+        uploaded_by=uploaded_by or time.time(),
         faults=injected,
         failed_entries=sum(r.failed_entries for r in rules),
         duplicated_rules=duplicated_rules,
