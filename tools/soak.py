@@ -33,6 +33,7 @@ import json
 import math
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -596,18 +597,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         seed=args.seed,
     )
     began = time.monotonic()
+    throwaway: Path | None = None
     if args.stack:
         print(f"soak: using the stack in {args.stack}", flush=True)
         pipeline = start_local_pipeline(args.stack.resolve(), existing=True)
     else:
-        directory = Path(tempfile.mkdtemp(prefix="media-soak-"))
-        print(f"soak: bringing a throwaway local stack up in {directory}", flush=True)
-        pipeline = start_local_pipeline(directory)
+        throwaway = Path(tempfile.mkdtemp(prefix="media-soak-"))
+        print(f"soak: bringing a throwaway local stack up in {throwaway}", flush=True)
+        pipeline = start_local_pipeline(throwaway)
         print(f"soak: stack up in {time.monotonic() - began:.0f}s", flush=True)
     try:
         result = run_soak(pipeline, config, say=lambda line: print(line, flush=True))
     finally:
         pipeline.stop()
+    if throwaway is not None:
+        if result.ok:
+            shutil.rmtree(throwaway, ignore_errors=True)
+        else:
+            print(f"soak: the functions' logs are kept in {throwaway / 'logs'}", flush=True)
     print(result.line(), flush=True)
     return 0 if result.ok else 1
 
