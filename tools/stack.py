@@ -266,9 +266,12 @@ def up() -> int:
     # plugin cache, which is not safe concurrently: init those one by one first (this writes
     # their lock files). With a lock file, init only links from the cache, so those inits run
     # in parallel, alongside the platform.
+    # An empty cache (a fresh checkout) is filled by the first init, so that one runs alone too.
     inited: dict[str, Result] = {}
+    cache = Path(env["TF_PLUGIN_CACHE_DIR"])
     for root in roots:
-        if not (root.directory / ".terraform.lock.hcl").is_file():
+        cache_empty = not any(cache.glob("registry.terraform.io/*/*/*/*/*"))
+        if cache_empty or not (root.directory / ".terraform.lock.hcl").is_file():
             inited[root.id] = run_job(_local_job(root, env, moto, directory, apply=False))
             _raise_failures([inited[root.id]])
     plan_file = directory / "terraform" / "plans" / "platform.tfplan"
