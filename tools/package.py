@@ -188,11 +188,13 @@ _DEFAULT = re.compile(
 
 def variable_default(infra_dir: Path, name: str) -> str | None:
     """The default of a root's ``variable "<name>"`` (a string, number or bool literal) in its
-    variables.tf, as text; None when the variable or a literal default is not there."""
-    variables = infra_dir / "variables.tf"
-    if not variables.is_file():
+    variables.tf or service-variables.tf (the variables every service root links from
+    infra/service-root/), as text; None when the variable or a literal default is not there."""
+    files = [infra_dir / name for name in ("variables.tf", "service-variables.tf")]
+    texts = [path.read_text(encoding="utf-8") for path in files if path.is_file()]
+    if not texts:
         return None
-    text = _strip_hcl_comments(variables.read_text(encoding="utf-8"))
+    text = _strip_hcl_comments("\n".join(texts))
     header = re.compile(rf'^\s*variable\s+"{re.escape(name)}"\s*\{{', re.MULTILINE)
     body = _block_body(text, header)
     if body is None:
