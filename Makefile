@@ -135,3 +135,9 @@ tail: setup ## Print every event on the bus as it arrives [DETAIL_TYPE=AssetInde
 
 dlq: setup ## List what waits in each service's dead-letter queue, with its error
 	$(BIN)/mediactl $(STACK_ENV) dlq list
+
+# --- Delivery: change detection, the deploy gate, a new service (tools/affected.py, tools/contracts.py, tools/scaffold) ---
+.PHONY: affected can-deploy
+affected: setup ## The Terraform roots a change must plan, platform first: BASE=<rev> [HEAD=<rev>] [AFFECTED_ARGS=--json]
+	@test -n "$(BASE)" || { echo "usage: make affected BASE=origin/main [HEAD=HEAD]"; exit 2; }
+	@$(BIN)/python -m tools.affected $(BASE) $(or $(HEAD),HEAD) $(AFFECTED_ARGS)
