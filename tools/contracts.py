@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import boto3
+
 from tools.patterns import matches
 
 if TYPE_CHECKING:
@@ -266,3 +268,26 @@ def check(candidates: Sequence[Contract], recorded: Mapping[str, Contract]) -> l
                         )
                     )
     return refusals
+
+
+def gate(
+    services: Sequence[str],
+    environment: str,
+    endpoint: str | None = None,
+    repo: Path = REPO,
+    region: str | None = None,
+) -> list[Refusal]:
+    """:func:`check` of the working tree's ``services`` against what ``environment`` records: on
+    AWS (the usual credential chain) or, with ``endpoint``, on the local stack's moto server."""
+    options: dict[str, Any] = {"region_name": region or "us-east-1"}
+    if endpoint is not None:
+        options.update(
+            endpoint_url=endpoint,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+    elif region is None:
+        options.pop("region_name")
+    ssm: SSMClient = boto3.client("ssm", **options)
+    candidates = [candidate(service, repo) for service in services]
+    return check(candidates, deployed(ssm, environment))

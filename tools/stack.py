@@ -40,7 +40,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from tools import package
+from tools import contracts, package
 from tools.package import REPO
 from tools.terraform_env import (
     DUMMY_CREDENTIALS,
@@ -547,6 +547,11 @@ def plan_or_deploy(service: str | None, environment: str | None, local: bool, ap
     print(f"\n{len(changed)} resource(s) to change in {root.id}:")
     for address, actions in sorted(changed.items()):
         print(f"  {'/'.join(actions):<16} {address}")
+    if apply and root.service:  # the deploy gate (tools/contracts.py, `mediactl can-deploy`)
+        endpoint = target.moto.endpoint if target.moto else None
+        refusals = contracts.gate([root.service], target.environment, endpoint)
+        if refusals:
+            raise StackError("can-deploy refused:\n" + "\n".join(f"  - {r}" for r in refusals))
     if apply and changes:
         runner.apply(plan_file)
     elif apply:
@@ -581,7 +586,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "down":
             return down()
         return plan_or_deploy(args.service, args.env, args.local, apply=args.command == "deploy")
-    except (StackError, package.PackagingError) as error:
+    except (StackError, package.PackagingError, contracts.ContractError) as error:
         print(f"{args.command}: {error}", file=sys.stderr)
         return 1
 
