@@ -45,10 +45,11 @@ contract: setup ## Contract tests: schemas, examples, rules, compatibility, what
 schemas-release: setup ## Freeze the current version of every schema in its released/ folder
 	$(BIN)/python -m tools.compat release
 
-lint: setup ## ruff (lint + format check) and mypy on shared/ and the services
+lint: setup ## ruff (lint + format check), mypy on shared/ and the services, actionlint on .github/workflows
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy shared/media_shared $(foreach s,$(SERVICES),services/$(s)/$(subst -,_,$(s)))
+	$(BIN)/actionlint
 
 format: setup ## Apply ruff's fixes and formatting, and terraform fmt
 	$(BIN)/ruff check --fix .

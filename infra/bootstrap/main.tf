@@ -186,6 +186,13 @@ data "aws_iam_policy_document" "plan" {
     resources = ["arn:${local.partition}:ssm:*:${local.account}:parameter/media-pipeline/${each.value.environment}/platform/*"]
   }
 
+  # The deploy gate (mediactl can-deploy) reads every service's recorded contract.
+  statement {
+    sid       = "ReadTheRecordedContracts"
+    actions   = ["ssm:GetParametersByPath", "ssm:GetParameter"]
+    resources = ["arn:${local.partition}:ssm:*:${local.account}:parameter/media-pipeline/${each.value.environment}", "arn:${local.partition}:ssm:*:${local.account}:parameter/media-pipeline/${each.value.environment}/*/contract"]
+  }
+
   statement {
     sid       = "ReadItsState"
     actions   = ["s3:GetObject"]
