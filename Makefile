@@ -138,7 +138,16 @@ dlq: setup ## List what waits in each service's dead-letter queue, with its erro
 	$(BIN)/mediactl $(STACK_ENV) dlq list
 
 # --- Delivery: change detection, the deploy gate, a new service (tools/affected.py, tools/contracts.py, tools/scaffold) ---
-.PHONY: affected can-deploy
+.PHONY: affected can-deploy new-service
 affected: setup ## The Terraform roots a change must plan, platform first: BASE=<rev> [HEAD=<rev>] [AFFECTED_ARGS=--json]
 	@test -n "$(BASE)" || { echo "usage: make affected BASE=origin/main [HEAD=HEAD]"; exit 2; }
 	@$(BIN)/python -m tools.affected $(BASE) $(or $(HEAD),HEAD) $(AFFECTED_ARGS)
+
+can-deploy: setup ## The deploy gate: may SERVICE (the working tree) go next to what ENV runs? [LOCAL=1]
+	@test -n "$(SERVICE)" || { echo "usage: make can-deploy SERVICE=<name> [ENV=dev | LOCAL=1]"; exit 2; }
+	$(BIN)/mediactl $(STACK_ENV) $(STACK_LOCAL) can-deploy $(SERVICE)
+
+new-service: ## A new service from the one skeleton: NAME=<name> CONSUMES=Event[,Event] PRODUCES=Event
+	@test -n "$(NAME)" -a -n "$(CONSUMES)" -a -n "$(PRODUCES)" || { echo "usage: make new-service NAME=audio-tagger CONSUMES=AssetIngested PRODUCES=AudioTagged"; exit 2; }
+	$(BIN)/python -m tools.scaffold $(NAME) --consumes $(CONSUMES) --produces $(PRODUCES)
+	$(MAKE) setup

@@ -23,9 +23,21 @@ from tools.affected import (
     build_graph,
     main,
 )
+from tools.package import service_names
+from tools.patterns import load_rules
 
 REPO = Path(__file__).resolve().parents[2]
-SERVICES = ["indexer", "ingest", "metadata-extractor", "thumbnailer"]
+# Every service, and the consumers of an event, read independently of tools.affected's graph (so a
+# service added with `make new-service` joins the rows that must include it).
+SERVICES = service_names(REPO)
+
+
+def consumers(event: str) -> list[str]:
+    return sorted({rule.service for rule in load_rules(REPO) if event in rule.detail_types})
+
+
+def with_platform(*services: str) -> list[str]:
+    return ["platform", *sorted(set(services))]
 
 
 @pytest.fixture(scope="module")
@@ -46,13 +58,16 @@ def graph() -> Graph:
         # a schema -> its producer, its consumers (rule files) and the platform's registry
         (
             ["schemas/events/ThumbnailsGenerated/v1.json"],
-            ["platform", "indexer", "thumbnailer"],
+            with_platform("thumbnailer", *consumers("ThumbnailsGenerated")),
         ),
         (
             ["schemas/events/AssetIngested/examples/v1/valid-basic.json"],
-            ["platform", "indexer", "ingest", "metadata-extractor", "thumbnailer"],
+            with_platform("ingest", *consumers("AssetIngested")),
         ),
-        (["schemas/events/AssetIndexed/v1.json"], ["platform", "indexer"]),
+        (
+            ["schemas/events/AssetIndexed/v1.json"],
+            with_platform("indexer", *consumers("AssetIndexed")),
+        ),
         # ProcessingFailed is published by every service (its schema's source lists them all)
         (["schemas/events/ProcessingFailed/v1.json"], ["platform", *SERVICES]),
         # the envelope is in every schema -> every root that reads schemas
