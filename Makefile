@@ -147,7 +147,7 @@ can-deploy: setup ## The deploy gate: may SERVICE (the working tree) go next to 
 	@test -n "$(SERVICE)" || { echo "usage: make can-deploy SERVICE=<name> [ENV=dev | LOCAL=1]"; exit 2; }
 	$(BIN)/mediactl $(STACK_ENV) $(STACK_LOCAL) can-deploy $(SERVICE)
 
-new-service: ## A new service from the one skeleton: NAME=<name> CONSUMES=Event[,Event] PRODUCES=Event
+new-service: setup ## A new service from the one skeleton: NAME=<name> CONSUMES=Event[,Event] PRODUCES=Event
 	@test -n "$(NAME)" -a -n "$(CONSUMES)" -a -n "$(PRODUCES)" || { echo "usage: make new-service NAME=audio-tagger CONSUMES=AssetIngested PRODUCES=AudioTagged"; exit 2; }
 	$(BIN)/python -m tools.scaffold $(NAME) --consumes $(CONSUMES) --produces $(PRODUCES)
 	$(MAKE) setup
