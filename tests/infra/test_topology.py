@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from tests.infra.conftest import LocalStack
-from tools.package import REPO, service_names, variable_default
+from tools.package import REPO, declared_default, service_names, variable_default
 
 pytestmark = pytest.mark.infra
 
@@ -279,7 +279,7 @@ def test_the_queue_feeds_the_function_with_partial_batch_failures(
     assert mapping["EventSourceArn"] == queues[service]["queue"]["QueueArn"]
     assert mapping["FunctionArn"] == functions[service]["FunctionArn"]
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    declared = variable_default(REPO / "services" / service / "infra", "batch_size")
+    declared = declared_default(REPO / "services" / service / "infra", "batch_size")
     assert mapping["BatchSize"] == int(declared or 10)
 
 
