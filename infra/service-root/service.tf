@@ -8,7 +8,8 @@
 #   platform_parameters           platform parameters it needs beyond the bus name and ARN
 #   defaults                      { memory_size, timeout, batch_size } when the variables are null
 #   environment_variables         its function's environment (the module adds the common ones)
-#   policy_statements             its role's own statements, by Sid
+#   policy_statements             its role's own statements, by Sid (local.read_originals
+#                                 below is there to merge in)
 #   rule_bus, rule_detail         the bus its rules are on (null: the media bus) and what is merged
 #                                 into each pattern's detail ({}: nothing)
 ################################################################################
@@ -36,6 +37,27 @@ locals {
         { detail = merge(try(pattern.detail, {}), local.rule_detail) },
       ))
     }
+  }
+
+  # Grants more than one service needs, written once: a root merges those it uses into its
+  # policy_statements. Empty for a root that does not read the originals bucket's ARN.
+  read_originals = {
+    for sid, statement in {
+      ReadOriginals = {
+        actions   = ["s3:GetObject", "s3:GetObjectVersion"]
+        resources = ["${lookup(local.platform, "buckets/originals/arn", "")}/originals/*"]
+      }
+      # A missing original then answers 404 (parked as original_missing) rather than 403 (retried).
+      ListOriginals = {
+        actions   = ["s3:ListBucket"]
+        resources = [lookup(local.platform, "buckets/originals/arn", "")]
+        conditions = [{
+          test     = "StringLike"
+          variable = "s3:prefix"
+          values   = ["originals/*"]
+        }]
+      }
+    } : sid => statement if contains(keys(local.platform), "buckets/originals/arn")
   }
 
   # What the service publishes: every event and major whose schema names media.<service> as a

@@ -330,7 +330,8 @@ locals {
 
   environment_variables = {}
 
-  # Its role's own statements, by Sid (the service module adds its queue, logs, PutEvents, ...).
+  # Its role's own statements, by Sid (the service module adds its queue, logs, PutEvents, ...);
+  # to read originals, add "buckets/originals/arn" above and use local.read_originals.
   policy_statements = {}
 }
 """

@@ -13,21 +13,7 @@ locals {
     INCLUDE_GPS      = var.include_gps ? "true" : "false"
   }
 
-  # Reads originals only: it writes nothing but events.
-  policy_statements = {
-    ReadOriginals = {
-      actions   = ["s3:GetObject", "s3:GetObjectVersion"]
-      resources = ["${local.platform["buckets/originals/arn"]}/originals/*"]
-    }
-    # A missing original then answers 404 (parked as original_missing) rather than 403 (retried).
-    ListOriginals = {
-      actions   = ["s3:ListBucket"]
-      resources = [local.platform["buckets/originals/arn"]]
-      conditions = [{
-        test     = "StringLike"
-        variable = "s3:prefix"
-        values   = ["originals/*"]
-      }]
-    }
-  }
+  # Reads originals only (local.read_originals: infra/service-root/service.tf); it writes
+  # nothing but events.
+  policy_statements = local.read_originals
 }

@@ -22,24 +22,11 @@ locals {
     MAX_IMAGE_PIXELS  = tostring(var.max_image_pixels)
   }
 
-  policy_statements = {
-    ReadOriginals = {
-      actions   = ["s3:GetObject", "s3:GetObjectVersion"]
-      resources = ["${local.platform["buckets/originals/arn"]}/originals/*"]
-    }
-    # A missing original then answers 404 (parked as original_missing) rather than 403 (retried).
-    ListOriginals = {
-      actions   = ["s3:ListBucket"]
-      resources = [local.platform["buckets/originals/arn"]]
-      conditions = [{
-        test     = "StringLike"
-        variable = "s3:prefix"
-        values   = ["originals/*"]
-      }]
-    }
+  # Reads originals (local.read_originals: infra/service-root/service.tf), writes thumbnails.
+  policy_statements = merge(local.read_originals, {
     WriteThumbnails = {
       actions   = ["s3:PutObject"]
       resources = ["${local.platform["buckets/derived/arn"]}/thumbnails/*"]
     }
-  }
+  })
 }
