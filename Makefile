@@ -102,7 +102,7 @@ BENCH ?= all
 BENCH_REPS ?=
 BENCH_E2E_N ?=
 
-bench: setup ## Benchmarks vs peers and floors, stored in bench/results.*: [BENCH=thumbs,metadata,cold,up,e2e] [BENCH_REPS=7] [BENCH_E2E_N=100]
+bench: setup ## Benchmarks vs peers and floors, stored in bench/results.*: [BENCH=thumbs,metadata,cold,moto,up,e2e] [BENCH_REPS=7] [BENCH_E2E_N=100]
 	@$(BIN)/python -c "import pyvips" 2>/dev/null || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && ! dpkg -s libvips42 >/dev/null 2>&1; then \
 	    echo "bench: installing libvips42 (Debian) for the libvips peer"; \
