@@ -77,6 +77,12 @@ class CorruptImageError(PermanentError):
     reason = "corrupt"
 
 
+class UnsupportedImageError(PermanentError):
+    """The file is not in one of the formats the pipeline accepts, or a variant it cannot decode."""
+
+    reason = "unsupported_type"
+
+
 class DecompressionBombError(PermanentError):
     """The file declares more pixels than the service will open or decode."""
 

@@ -41,19 +41,24 @@ __all__ = [
     "UNDEFINED",
     "Tag",
     "animated",
+    "avif",
     "camera_exif",
     "corner_marker",
+    "declaring",
     "decompression_bomb_png",
     "encode",
     "exif_block",
+    "heic",
     "icc_profile",
     "jpeg",
     "mpo",
     "photo",
     "png",
+    "png_text_bomb",
     "srgb_profile",
     "text_file",
     "tiff",
+    "truncated",
     "truncated_jpeg",
     "webp",
 ]
@@ -605,6 +610,93 @@ def decompression_bomb_png(width: int = 40_000, height: int = 40_000) -> bytes:
         + _png_chunk(b"IDAT", data)
         + _png_chunk(b"IEND", b"")
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Phones' formats: HEIC (HEVC in HEIF) and AVIF (AV1 in HEIF)
+# --------------------------------------------------------------------------------------------
+
+
+def heic(
+    width: int = 640,
+    height: int = 480,
+    *,
+    seed: int = 0,
+    quality: int = 80,
+    exif: bytes | None = None,
+    icc_profile: bytes | None = None,
+    image: Image.Image | None = None,
+) -> bytes:
+    """A HEIC of :func:`photo` (or ``image``), as an iPhone writes one.
+
+    Encoded by pillow-heif (x265; a test dependency only, never in a Lambda). As on a phone, an
+    EXIF orientation becomes the file's ``irot``/``imir`` transforms (which decoders apply) and
+    the EXIF copy keeps the value; the pixels are stored as the sensor saw them.
+    """
+    import pillow_heif
+
+    picture = (image if image is not None else photo(width, height, seed=seed)).convert("RGB")
+    heif = pillow_heif.from_pillow(picture)
+    params: dict[str, Any] = {"quality": quality}
+    if exif is not None:
+        params["exif"] = exif
+    if icc_profile is not None:
+        params["icc_profile"] = icc_profile
+    buffer = io.BytesIO()
+    heif.save(buffer, **params)
+    return buffer.getvalue()
+
+
+def avif(
+    width: int = 640,
+    height: int = 480,
+    *,
+    seed: int = 0,
+    quality: int = 70,
+    exif: bytes | None = None,
+    icc_profile: bytes | None = None,
+    image: Image.Image | None = None,
+) -> bytes:
+    """An AVIF of :func:`photo` (or ``image``), encoded by Pillow's own plugin (libavif).
+
+    An EXIF orientation is written as ``irot``/``imir`` too; Pillow reads it back as the EXIF
+    Orientation and leaves the pixels as stored, as it does for JPEG.
+    """
+    picture = (image if image is not None else photo(width, height, seed=seed)).convert("RGB")
+    return encode(picture, "AVIF", quality=quality, speed=8, **_metadata(exif, icc_profile))
+
+
+def declaring(data: bytes, width: int, height: int) -> bytes:
+    """A HEIF-family file (HEIC, AVIF) whose ``ispe`` boxes declare ``width`` x ``height``.
+
+    The coded pixels stay small: a decoder that trusted the header would allocate the canvas.
+    """
+    patched = bytearray(data)
+    start = 0
+    found = 0
+    while (index := patched.find(b"ispe", start)) >= 0:
+        struct.pack_into(">LL", patched, index + 8, width, height)
+        start = index + 4
+        found += 1
+    if not found:
+        raise ValueError("no ispe box to patch")
+    return bytes(patched)
+
+
+def truncated(data: bytes, keep: float = 0.5) -> bytes:
+    """``data`` cut after ``keep`` of its bytes."""
+    return data[: max(2, int(len(data) * keep))]
+
+
+def png_text_bomb(inflated: int = 64 * 1024 * 1024) -> bytes:
+    """A small, sound PNG with a zTXt chunk that inflates to ``inflated`` bytes of text.
+
+    A decompression bomb in the metadata: Pillow refuses to inflate a text chunk past its limit.
+    """
+    sound = png(32, 32)
+    chunk = _png_chunk(b"zTXt", b"Comment\0\0" + zlib.compress(b"A" * inflated, 9))
+    after_header = 8 + 25  # the signature, then IHDR (length, type, 13 bytes, CRC)
+    return sound[:after_header] + chunk + sound[after_header:]
 
 
 def text_file() -> bytes:
