@@ -29,11 +29,18 @@ def schemas(tmp_path: Path) -> Path:
     return copied
 
 
-def _edit(root: Path, name: str, change: Any, *, version: str = "1.1") -> None:
+def _next_minor(version: str) -> str:
+    major, minor = version.split(".")
+    return f"{major}.{int(minor) + 1}"
+
+
+def _edit(root: Path, name: str, change: Any, *, version: str | None = None) -> None:
+    """``change`` the schema and give it ``version`` (default: the minor after its current one)."""
     path = root / "events" / name / "v1.json"
     document = json.loads(path.read_text(encoding="utf-8"))
+    bumped = version or _next_minor(document["x-version"])
     change(document)
-    document["x-version"] = version
+    document["x-version"] = bumped
     path.write_text(json.dumps(document, indent=2), encoding="utf-8")
 
 
