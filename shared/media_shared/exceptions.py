@@ -13,6 +13,10 @@ class MediaPipelineError(Exception):
     """Base class of every error the project raises on purpose."""
 
 
+class TransientError(MediaPipelineError):
+    """Retrying may help (a read that failed midway): never classified as a broken file."""
+
+
 class ConfigurationError(MediaPipelineError):
     """A required setting is missing or malformed (raised at cold start)."""
 

@@ -44,6 +44,7 @@ from media_shared.exceptions import (
     CorruptImageError,
     DecompressionBombError,
     PermanentError,
+    TransientError,
     UnsupportedImageError,
 )
 
@@ -53,6 +54,8 @@ __all__ = [
     "Orientation",
     "Sniffed",
     "classify",
+    "exif_bytes",
+    "metadata_info",
     "open_image",
     "read_orientation",
     "register_decoders",
@@ -231,6 +234,8 @@ def classify(error: BaseException, *, what: str) -> PermanentError:
     """
     if isinstance(error, PermanentError):
         return error
+    if isinstance(error, TransientError | MemoryError):
+        raise error
     message = f"{what}: {type(error).__name__}: {error}"
     if isinstance(error, Image.DecompressionBombError) or any(
         marker in str(error).lower() for marker in _BOMB_MESSAGES
@@ -293,13 +298,16 @@ def open_image(
     """``stream`` opened (headers only) by the plugin of its sniffed format; never decoded.
 
     Raises UnsupportedImageError (a format outside the pipeline's), DecompressionBombError (more
-    than ``max_pixels`` declared) or CorruptImageError. Pillow's process-wide bomb limit plays no
+    than ``max_pixels`` declared), CorruptImageError, or a PermanentError ``empty`` for 0 bytes:
+    the reasons ingest gives the same file. Pillow's process-wide bomb limit plays no
     part: ``max_pixels`` decides, the same in every service.
     """
     if head is None:
         start = stream.tell()
         head = stream.read(64)
         stream.seek(start)
+    if not head:
+        raise PermanentError("the file has 0 bytes", reason="empty")
     sniffed = sniff(head)
     if sniffed.format is None:
         found = sniffed.content_type or "an unrecognised type"
@@ -472,6 +480,29 @@ def _png_text(kind: bytes, data: bytes, found: dict[str, object]) -> None:
     found.setdefault(name, value.decode("latin-1" if kind != b"iTXt" else "utf-8", "replace"))
 
 
+def metadata_info(image: ImageFile.ImageFile) -> dict[str, object]:
+    """``image.info`` plus, for a PNG not yet decoded, its metadata chunks after the pixels."""
+    info: dict[str, object] = dict(image.info)
+    if image.format == "PNG" and "exif" not in info:
+        for key, value in _png_late_chunks(image).items():
+            info.setdefault(key, value)
+    return info
+
+
+def exif_bytes(info: dict[str, object]) -> bytes | None:
+    """The EXIF block in ``info`` (from :func:`metadata_info`): EXIF itself, else a raw profile."""
+    data = info.get("exif")
+    if isinstance(data, bytes) and data:
+        return data
+    raw = info.get("Raw profile type exif")
+    if isinstance(raw, str):
+        try:
+            return _raw_profile(raw) or None
+        except ValueError:
+            return None
+    return None
+
+
 def read_orientation(image: ImageFile.ImageFile) -> Orientation:
     """The orientation of an opened (not necessarily decoded) image; decodes no pixels.
 
@@ -486,10 +517,7 @@ def read_orientation(image: ImageFile.ImageFile) -> Orientation:
         if value is None:
             return Orientation(1, "none", applied_by_decoder=True)
         return _checked(value, "heif", applied=True)
-    info: dict[str, object] = dict(image.info)
-    if image.format == "PNG" and "exif" not in info:
-        for key, value in _png_late_chunks(image).items():
-            info.setdefault(key, value)
+    info = metadata_info(image)
     try:
         if image.format == "TIFF":
             # Tag 274 of the first IFD, which Pillow's TIFF plugin applies while decoding.

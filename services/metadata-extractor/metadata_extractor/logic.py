@@ -32,6 +32,7 @@ from media_shared import (
     SchemaCatalog,
     derived_event,
 )
+from media_shared.exceptions import TransientError
 from media_shared.originals import ingested_original
 from metadata_extractor.imaging import extract
 from metadata_extractor.settings import MetadataExtractorSettings
@@ -48,7 +49,7 @@ _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
 logger = Logger(child=True)
 
 
-class OriginalReadError(Exception):
+class OriginalReadError(TransientError):
     """Reading the original failed midway (transient, or the object changed): retry the event.
 
     Deliberately not an OSError, so that Pillow cannot mistake it for a broken file.
@@ -218,7 +219,9 @@ def extract_metadata(
     )
     asset_id = original.asset_id
     with store.original(original.bucket, original.key, original.version_id) as source:
-        metadata = extract(source, include_gps=settings.include_gps)
+        metadata = extract(
+            source, include_gps=settings.include_gps, max_pixels=settings.max_image_pixels
+        )
     facts = metadata.as_data(asset_id)
     logger.info(
         "metadata extracted",

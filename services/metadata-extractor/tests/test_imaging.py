@@ -46,6 +46,8 @@ def test_a_camera_jpeg_reports_its_technical_and_camera_metadata() -> None:
         "bit_depth": 8,
         "orientation": 1,
         "has_icc_profile": False,
+        "color_space": "RGB",
+        "icc_profile_description": None,
         "animated": False,
         "frame_count": 1,
         "exif": {
@@ -338,8 +340,8 @@ def test_a_jpeg_truncated_in_its_scan_still_has_readable_metadata() -> None:
 
 @pytest.mark.parametrize(
     "data",
-    [images.truncated_jpeg(keep=0.01), images.text_file(), b"", b"GIF89a"],
-    ids=["truncated-header", "text", "empty", "gif-signature-only"],
+    [images.truncated_jpeg(keep=0.01), b"GIF89a", images.heic(64, 64)[:40]],
+    ids=["truncated-header", "gif-signature-only", "heic-cut-in-its-header"],
 )
 def test_a_file_that_cannot_be_opened_is_corrupt(data: bytes) -> None:
     with pytest.raises(CorruptImageError) as caught:

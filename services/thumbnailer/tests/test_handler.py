@@ -150,10 +150,14 @@ def test_an_invalid_event_is_parked_in_the_dlq_and_reported(
     ("original", "reason"),
     [
         (images.truncated_jpeg(800, 600), "corrupt"),
-        (images.text_file(), "corrupt"),
+        # the reasons ingest gives the same bytes (media_shared.imaging decides for both)
+        (images.text_file(), "unsupported_type"),
         (images.decompression_bomb_png(), "decompression_bomb"),
+        (images.truncated(images.heic(256, 192)), "corrupt"),
+        (images.declaring(images.heic(64, 64), 40_000, 40_000), "decompression_bomb"),
+        (images.truncated(images.avif(256, 192)), "corrupt"),
     ],
-    ids=["truncated", "text", "bomb"],
+    ids=["truncated", "text", "bomb", "truncated-heic", "heic-bomb", "truncated-avif"],
 )
 def test_an_original_that_cannot_be_thumbnailed_is_parked_with_its_reason(
     stack: Any, load_handler: Handler, lambda_context: Any, original: bytes, reason: str

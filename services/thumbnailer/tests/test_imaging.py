@@ -419,11 +419,17 @@ def test_an_image_over_the_configured_pixel_limit_is_refused() -> None:
     [
         images.truncated_jpeg(800, 600, keep=0.5),
         images.truncated_jpeg(800, 600, keep=0.01),
-        images.text_file(),
-        b"",
         b"\x89PNG\r\n\x1a\n" + b"\0" * 40,
+        images.truncated(images.heic(256, 192)),
+        images.truncated(images.avif(256, 192)),
     ],
-    ids=["truncated-scan", "truncated-header", "text", "empty", "png-signature-only"],
+    ids=[
+        "truncated-scan",
+        "truncated-header",
+        "png-signature-only",
+        "truncated-heic",
+        "truncated-avif",
+    ],
 )
 def test_a_file_that_does_not_decode_is_corrupt(data: bytes) -> None:
     with pytest.raises(CorruptImageError) as caught:
