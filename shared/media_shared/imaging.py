@@ -111,7 +111,8 @@ def _opener(name: str) -> Callable[[IO[bytes]], ImageFile.ImageFile]:
         register_decoders()
         from pi_heif.as_plugin import HeifImageFile
 
-        return HeifImageFile
+        heif: Callable[[IO[bytes]], ImageFile.ImageFile] = HeifImageFile
+        return heif
     openers: dict[str, Callable[[IO[bytes]], ImageFile.ImageFile]] = {
         # The factory, not JpegImageFile: it opens a Multi-Picture JPEG as MPO.
         "jpeg": JpegImagePlugin.jpeg_factory,
@@ -382,10 +383,12 @@ class Orientation:
         return self.displayed(size)
 
 
-def _exif_orientation(exif: Image.Exif) -> int | object | None:
+def _exif_orientation(exif: Image.Exif) -> object:
+    """The raw Orientation value of ``exif`` (None when it has none)."""
     if ExifTags.Base.Orientation not in exif:
         return None
-    return exif[ExifTags.Base.Orientation]
+    value: object = exif[ExifTags.Base.Orientation]
+    return value
 
 
 def _checked(value: object, source: str, *, applied: bool) -> Orientation:
@@ -482,7 +485,7 @@ def _png_text(kind: bytes, data: bytes, found: dict[str, object]) -> None:
 
 def metadata_info(image: ImageFile.ImageFile) -> dict[str, object]:
     """``image.info`` plus, for a PNG not yet decoded, its metadata chunks after the pixels."""
-    info: dict[str, object] = dict(image.info)
+    info: dict[str, object] = {str(key): value for key, value in image.info.items()}
     if image.format == "PNG" and "exif" not in info:
         for key, value in _png_late_chunks(image).items():
             info.setdefault(key, value)

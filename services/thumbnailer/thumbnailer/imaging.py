@@ -40,7 +40,7 @@ from typing import IO, Final, cast
 
 from PIL import Image, ImageCms, ImageFile
 
-from media_shared.exceptions import CorruptImageError, PermanentError
+from media_shared.exceptions import PermanentError
 from media_shared.imaging import Orientation, classify, read_orientation
 from media_shared.imaging import open_image as open_untrusted
 from thumbnailer.placeholder import blurhash_of
