@@ -54,6 +54,7 @@ __all__ = [
     "mpo",
     "photo",
     "png",
+    "png_oriented",
     "png_text_bomb",
     "srgb_profile",
     "text_file",
@@ -61,6 +62,7 @@ __all__ = [
     "truncated",
     "truncated_jpeg",
     "webp",
+    "xmp_packet",
 ]
 
 Colour = tuple[int, int, int]
@@ -686,6 +688,62 @@ def declaring(data: bytes, width: int, height: int) -> bytes:
 def truncated(data: bytes, keep: float = 0.5) -> bytes:
     """``data`` cut after ``keep`` of its bytes."""
     return data[: max(2, int(len(data) * keep))]
+
+
+def _orientation_exif(orientation: int) -> bytes:
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    return exif.tobytes()
+
+
+def xmp_packet(orientation: int) -> bytes:
+    """An XMP packet carrying only ``tiff:Orientation``, as editors write it."""
+    return (
+        b'<?xpacket begin="\xef\xbb\xbf" id="W5M0MpCehiHzreSzNTczkc9d"?>'
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+        b'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        b'<rdf:Description rdf:about="" xmlns:tiff="http://ns.adobe.com/tiff/1.0/" '
+        b'tiff:Orientation="' + str(orientation).encode() + b'"/>'
+        b'</rdf:RDF></x:xmpmeta><?xpacket end="w"?>'
+    )
+
+
+def png_oriented(
+    orientation: int,
+    *,
+    where: str,
+    width: int = 64,
+    height: int = 32,
+    seed: int = 0,
+    image: Image.Image | None = None,
+) -> bytes:
+    """A PNG (of :func:`photo`, or ``image``) whose orientation lives ``where``.
+
+    "early-exif" (eXIf before the pixels), "late-exif" (eXIf after them, as some converters
+    write it), "raw-profile" (ImageMagick's "Raw profile type exif" zTXt) or "xmp" (an iTXt
+    "XML:com.adobe.xmp" with tiff:Orientation).
+    """
+    body = png(width, height, seed=seed, image=image)
+    exif = _orientation_exif(orientation)
+    if where == "early-exif":
+        chunk = _png_chunk(b"eXIf", exif)
+        at = 8 + 25
+    elif where == "late-exif":
+        chunk = _png_chunk(b"eXIf", exif)
+        at = len(body) - 12  # before IEND
+    elif where == "raw-profile":
+        payload = b"Exif\0\0" + exif
+        hexed = payload.hex()
+        lines = "\n".join(hexed[i : i + 72] for i in range(0, len(hexed), 72))
+        text = f"\nexif\n{len(payload):8d}\n{lines}\n".encode()
+        chunk = _png_chunk(b"zTXt", b"Raw profile type exif\0\0" + zlib.compress(text))
+        at = 8 + 25
+    elif where == "xmp":
+        chunk = _png_chunk(b"iTXt", b"XML:com.adobe.xmp\0\0\0\0\0" + xmp_packet(orientation))
+        at = 8 + 25
+    else:
+        raise ValueError(f"unknown place {where!r}")
+    return body[:at] + chunk + body[at:]
 
 
 def png_text_bomb(inflated: int = 64 * 1024 * 1024) -> bytes:
