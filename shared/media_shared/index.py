@@ -154,6 +154,7 @@ class AssetRecord:
     original: dict[str, Any] | None = None
     thumbnails: list[dict[str, Any]] = field(default_factory=list)
     reason: str | None = None
+    blurhash: str | None = None
     item: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -175,6 +176,7 @@ class AssetRecord:
                 ((values.get("thumbnails") or {}).get("data") or {}).get("renditions") or []
             ),
             reason=values.get("reason"),
+            blurhash=values.get("blurhash"),
             item=values,
         )
 
