@@ -252,23 +252,34 @@ _FULL_BOXES: Final = frozenset({b"meta"})
 _MAX_META_BYTES: Final = 1024 * 1024
 
 
-def heif_declared_size(stream: IO[bytes]) -> tuple[int, int] | None:
-    """The largest image size a HEIF-family file declares (its ``ispe`` properties), or None.
+@dataclass(frozen=True)
+class HeifProperties:
+    """What a HEIF-family file's ``meta`` box declares: the largest ``ispe`` and the transforms
+    (``irot``, ``imir``) in the order they are listed."""
 
-    Walks only the ``meta`` box (ftyp, meta, iprp, ipco, ispe), reading at most 1 MiB, and puts
-    the stream back where it was. A grid image declares its whole canvas, so the largest is the
-    one a decoder would allocate.
+    largest: tuple[int, int] | None
+    transforms: tuple[tuple[bytes, int], ...]
+
+
+def heif_properties(stream: IO[bytes]) -> HeifProperties:
+    """The declared sizes and transforms of a HEIF-family file; decodes nothing.
+
+    Walks only the ``meta`` box (ftyp, meta, iprp, ipco and its properties), reading at most
+    1 MiB, and puts the stream back where it was. A grid image declares its whole canvas, so the
+    largest ``ispe`` is what a decoder would allocate.
     """
     start = stream.tell()
     try:
+        stream.seek(0)
         data = stream.read(_MAX_META_BYTES)
     finally:
         stream.seek(start)
     largest: tuple[int, int] | None = None
+    transforms: list[tuple[bytes, int]] = []
 
-    def walk(offset: int, end: int) -> None:
+    def walk(offset: int, end: int, depth: int) -> None:
         nonlocal largest
-        while offset + 8 <= end:
+        while offset + 8 <= end and depth < 8:
             size = int.from_bytes(data[offset : offset + 4], "big")
             kind = data[offset + 4 : offset + 8]
             header = 8
@@ -279,18 +290,25 @@ def heif_declared_size(stream: IO[bytes]) -> tuple[int, int] | None:
             if size < header:
                 return
             box_end = min(end, offset + size)
-            if kind == b"ispe" and offset + header + 12 <= box_end:
-                body = offset + header + 4  # after version and flags
-                width = int.from_bytes(data[body : body + 4], "big")
-                height = int.from_bytes(data[body + 4 : body + 8], "big")
+            body = offset + header
+            if kind == b"ispe" and body + 12 <= box_end:
+                width = int.from_bytes(data[body + 4 : body + 8], "big")  # after version, flags
+                height = int.from_bytes(data[body + 8 : body + 12], "big")
                 if largest is None or width * height > largest[0] * largest[1]:
                     largest = (width, height)
+            elif kind in (b"irot", b"imir") and body < box_end:
+                transforms.append((kind, data[body] & (0x03 if kind == b"irot" else 0x01)))
             elif kind in _CONTAINERS:
-                walk(offset + header + (4 if kind in _FULL_BOXES else 0), box_end)
+                walk(body + (4 if kind in _FULL_BOXES else 0), box_end, depth + 1)
             offset += size
 
-    walk(0, len(data))
-    return largest
+    walk(0, len(data), 0)
+    return HeifProperties(largest, tuple(transforms))
+
+
+def heif_declared_size(stream: IO[bytes]) -> tuple[int, int] | None:
+    """The largest image size a HEIF-family file declares (its ``ispe`` properties), or None."""
+    return heif_properties(stream).largest
 
 
 def open_image(
@@ -359,7 +377,8 @@ class Orientation:
 
     ``value`` is the EXIF orientation (1..8) the file declares, 1 when it declares none (or a
     value out of range); ``source`` where it was found: ``exif``, ``raw-profile``, ``xmp``,
-    ``heif`` (its ``irot``/``imir`` transforms) or ``none``. ``applied_by_decoder`` is true when
+    ``heif`` (its ``irot``/``imir`` transforms: an EXIF copy in a HEIC is informative only, and
+    ignored, as HEIF decoders do) or ``none``. ``applied_by_decoder`` is true when
     Pillow's plugin already gives pixels and size as displayed (TIFF, HEIF); otherwise the caller
     applies ``pending`` after decoding.
     """
@@ -506,20 +525,62 @@ def exif_bytes(info: dict[str, object]) -> bytes | None:
     return None
 
 
+# EXIF orientation -> the transpose that displays the stored pixels (ImageOps.exif_transpose's).
+_EXIF_TRANSPOSE: Final = {
+    2: (Image.Transpose.FLIP_LEFT_RIGHT,),
+    3: (Image.Transpose.ROTATE_180,),
+    4: (Image.Transpose.FLIP_TOP_BOTTOM,),
+    5: (Image.Transpose.TRANSPOSE,),
+    6: (Image.Transpose.ROTATE_270,),
+    7: (Image.Transpose.TRANSVERSE,),
+    8: (Image.Transpose.ROTATE_90,),
+}
+
+
+def _probe() -> Image.Image:
+    probe = Image.new("L", (3, 2))
+    probe.putdata(range(6))
+    return probe
+
+
+def orientation_of_transforms(transforms: tuple[tuple[bytes, int], ...]) -> int:
+    """The EXIF orientation equal to HEIF ``irot`` (anticlockwise quarter turns) and ``imir``,
+    applied in order. ``imir`` as libheif (the decoder) reads it: 0 flips top-bottom, 1
+    left-right (checked against decoded pixels in the tests)."""
+    shown = _probe()
+    for kind, value in transforms:
+        if kind == b"irot":
+            for _ in range(value):
+                shown = shown.transpose(Image.Transpose.ROTATE_90)
+        else:
+            flip = (
+                Image.Transpose.FLIP_TOP_BOTTOM if value == 0 else Image.Transpose.FLIP_LEFT_RIGHT
+            )
+            shown = shown.transpose(flip)
+    for value in range(1, 9):
+        candidate = _probe()
+        for step in _EXIF_TRANSPOSE.get(value, ()):
+            candidate = candidate.transpose(step)
+        if candidate.size == shown.size and candidate.tobytes() == shown.tobytes():
+            return value
+    return 1  # pragma: no cover - the eight cover every composition
+
+
 def read_orientation(image: ImageFile.ImageFile) -> Orientation:
     """The orientation of an opened (not necessarily decoded) image; decodes no pixels.
 
     Where a file has several, the first found in this order wins: EXIF (for PNG: an ``eXIf``
     chunk before or after the pixels), ImageMagick's raw EXIF profile, XMP ``tiff:Orientation``.
     HEIF's orientation is its ``irot``/``imir`` transforms, which libheif applies on decode (the
-    EXIF copy is informative only, and pi-heif reports the file's value in
-    ``original_orientation``).
+    EXIF copy is informative only).
     """
     if image.format == "HEIF":
-        value = image.info.get("original_orientation")
-        if value is None:
+        # libheif applies irot/imir; an EXIF orientation without them is not applied by HEIF
+        # decoders (the format says so), so the transforms are the truth, whatever EXIF says.
+        transforms = heif_properties(image.fp).transforms if image.fp is not None else ()
+        if not transforms:
             return Orientation(1, "none", applied_by_decoder=True)
-        return _checked(value, "heif", applied=True)
+        return Orientation(orientation_of_transforms(transforms), "heif", applied_by_decoder=True)
     info = metadata_info(image)
     try:
         if image.format == "TIFF":

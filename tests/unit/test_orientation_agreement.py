@@ -96,3 +96,29 @@ def test_the_rendered_pixels_are_turned_the_same_way_for_every_container(name: s
     red, _, blue = picture.getpixel((w * 3 // 4, h // 4))
     assert red > 200, kind
     assert blue < 80, kind
+
+
+@pytest.mark.parametrize("turn", range(1, 9))
+def test_a_heic_reports_the_orientation_its_transforms_apply(turn: int) -> None:
+    # given a HEIC written as a phone does: EXIF orientation ``turn`` and the irot/imir for it
+    data = images.heic(96, 48, exif=_exif(turn))
+    # when the extractor reads it
+    found = extract(data)
+    # then it reports that orientation, and the size as libheif displays it
+    assert (found.orientation or 1) == turn
+    assert (found.width, found.height) == ((48, 96) if turn in (5, 6, 7, 8) else (96, 48))
+
+
+def test_an_exif_orientation_without_heif_transforms_is_not_applied() -> None:
+    # given a HEIC whose EXIF says 6 but whose HEIF boxes turn nothing (its irot angle set to
+    # 0: as when an editor rewrites only the EXIF)
+    turned = bytearray(images.heic(96, 48, exif=_exif(6)))
+    turned[turned.index(b"irot") + 4] = 0
+    data = bytes(turned)
+    # when both services read it
+    found = extract(data)
+    largest = render(data, sizes=SIZES).renditions[-1]
+    # then neither turns it: HEIF decoders ignore EXIF orientation, and so does the pipeline
+    assert (found.orientation or 1) == 1
+    assert (found.width, found.height) == (96, 48)
+    assert (largest.width, largest.height) == (128, 64)
