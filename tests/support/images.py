@@ -177,6 +177,7 @@ TAGS: dict[str, tuple[str, int]] = {
     "DateTimeOriginal": (_EXIF, 0x9003),
     "OffsetTimeOriginal": (_EXIF, 0x9011),
     "FocalLength": (_EXIF, 0x920A),
+    "ColorSpace": (_EXIF, 0xA001),
     "LensModel": (_EXIF, 0xA434),
     "GPSVersionID": (_GPS, 0x0000),
     "GPSLatitudeRef": (_GPS, 0x0001),
