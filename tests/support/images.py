@@ -58,6 +58,7 @@ __all__ = [
     "png_text_bomb",
     "srgb_profile",
     "text_file",
+    "textured_photo",
     "tiff",
     "truncated",
     "truncated_jpeg",
@@ -117,6 +118,58 @@ def photo(width: int = 640, height: int = 480, *, seed: int = 0) -> Image.Image:
     if width < 1 or height < 1:
         raise ValueError(f"size must be positive, got {width}x{height}")
     return Image.frombytes("RGB", (width, height), _photo_bytes(width, height, seed))
+
+
+@lru_cache(maxsize=4)
+def _textured_bytes(width: int, height: int, seed: int) -> bytes:
+    rng = random.Random(seed)
+    picture = photo(width, height, seed=seed)
+    # Texture at every scale with a 1/f-like spectrum (foliage, fabric, skin, stone): random
+    # fields at 1/64 .. 1/2 of the size, smoothly enlarged, each half the amplitude of the last.
+    # Blended finest first, each coarser field weighing as much as all finer ones together.
+    texture: Image.Image | None = None
+    for level in (2, 4, 8, 16, 64):
+        small = (max(2, width // level), max(2, height // level))
+        layer = Image.frombytes("L", small, rng.randbytes(small[0] * small[1]))
+        layer = layer.resize((width, height), Image.Resampling.BICUBIC)
+        texture = layer if texture is None else Image.blend(texture, layer, 0.5)
+    assert texture is not None
+    texture = texture.point(lambda value: 128 + (value - 128) * 0.6)
+    shade = Image.merge("RGB", (texture, texture, texture))
+    picture = ImageChops.add(picture, shade, 1.0, -128)
+    # Sharp edges and thin lines (branches, window frames, text), never blurred.
+    draw = ImageDraw.Draw(picture)
+    for _ in range(60):
+        x0, y0 = rng.randrange(width), rng.randrange(height)
+        x1 = x0 + rng.randrange(-width // 3, width // 3)
+        y1 = y0 + rng.randrange(-height // 3, height // 3)
+        colour = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
+        draw.line((x0, y0, x1, y1), fill=colour, width=rng.randrange(1, max(2, width // 400)))
+    for _ in range(12):
+        points = [(rng.randrange(width), rng.randrange(height)) for _ in range(4)]
+        draw.polygon(points, outline=(rng.randrange(256),) * 3)
+    # Sensor grain at full resolution: luminance +-10 and a little chroma noise (+-4) per channel.
+    grain = Image.frombytes("L", (width, height), rng.randbytes(width * height))
+    grain = grain.point([value * 20 // 255 for value in range(256)])
+    picture = ImageChops.add(picture, Image.merge("RGB", (grain, grain, grain)), 1.0, -10)
+    chroma = [
+        Image.frombytes("L", (width, height), rng.randbytes(width * height)).point(
+            [value * 8 // 255 for value in range(256)]
+        )
+        for _ in range(3)
+    ]
+    picture = ImageChops.add(picture, Image.merge("RGB", chroma), 1.0, -4)
+    return picture.tobytes()
+
+
+def textured_photo(width: int = 640, height: int = 480, *, seed: int = 0) -> Image.Image:
+    """A picture with the statistics of a photograph: :func:`photo` plus texture at every scale
+    (a 1/f-like spectrum), hard edges and thin lines, and full-resolution sensor grain (luminance
+    and chroma). Encoders and decoders work on it as hard as on a camera's file. Deterministic.
+    """
+    if width < 1 or height < 1:
+        raise ValueError(f"size must be positive, got {width}x{height}")
+    return Image.frombytes("RGB", (width, height), _textured_bytes(width, height, seed))
 
 
 def corner_marker(
