@@ -226,6 +226,7 @@
       img.src = grid.url;
       img.srcset = thumbs.map((t) => `${t.url} ${t.width}w`).join(", ");
       img.sizes = "(max-width: 50rem) 50vw, 16rem";
+      if (typeof BlurHash !== "undefined") BlurHash.behind(img, asset.blurhash); // while it loads
     }
     img.alt = asset.filename || asset.asset_id;
     item.querySelector(".asset-name").textContent = asset.filename || asset.asset_id;
