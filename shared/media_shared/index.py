@@ -151,10 +151,10 @@ class AssetRecord:
     camera_make: str | None = None
     camera_model: str | None = None
     taken_at: str | None = None
+    blurhash: str | None = None
     original: dict[str, Any] | None = None
     thumbnails: list[dict[str, Any]] = field(default_factory=list)
     reason: str | None = None
-    blurhash: str | None = None
     item: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -171,12 +171,12 @@ class AssetRecord:
             camera_make=values.get("camera_make"),
             camera_model=values.get("camera_model"),
             taken_at=values.get(TAKEN_AT),
+            blurhash=values.get("blurhash"),
             original=values.get("original"),
             thumbnails=list(
                 ((values.get("thumbnails") or {}).get("data") or {}).get("renditions") or []
             ),
             reason=values.get("reason"),
-            blurhash=values.get("blurhash"),
             item=values,
         )
 

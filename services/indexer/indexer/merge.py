@@ -76,6 +76,7 @@ DERIVED = (
     TAKEN_AT,
     TAKEN_YEAR,
     "filename",
+    "blurhash",
     "format",
     "width",
     "height",
@@ -83,7 +84,6 @@ DERIVED = (
     "camera_model",
     "original",
     "reason",
-    "blurhash",
     INDEXED_AT,
     INDEXED_CAUSATION_ID,
 )
