@@ -1,5 +1,7 @@
 // BlurHash placeholders (https://blurha.sh): the index stores one per image (ThumbnailsGenerated
-// 1.1); the gallery paints it behind a thumbnail until the thumbnail has loaded.
+// 1.1); the gallery paints it behind a thumbnail until the thumbnail has loaded. And which of an
+// asset's renditions to show: AVIF where the deployment makes it and this browser decodes it,
+// else the main format (WebP or JPEG).
 // A BlurHash is a few cosine components in base 83; decoding is the algorithm's own definition.
 "use strict";
 
@@ -55,22 +57,50 @@ const BlurHash = (() => {
     return out;
   }
 
-  // Paint ``hash`` behind ``img`` until it has loaded; a bad hash is ignored (no placeholder).
+  // Show ``hash`` in the place of ``img`` until it has loaded; a bad hash is ignored. A canvas,
+  // not a data: URL, so a Content-Security-Policy without data: in img-src still allows it.
   function behind(img, hash) {
     if (!hash || img.complete) return;
     try {
       const canvas = document.createElement("canvas");
       canvas.width = 32; canvas.height = 24;
-      const context = canvas.getContext("2d");
-      context.putImageData(new ImageData(pixels(hash, 32, 24), 32, 24), 0, 0);
-      img.style.backgroundImage = `url(${canvas.toDataURL()})`;
-      img.style.backgroundSize = "cover";
-      img.dataset.placeholder = "blurhash";
-      img.addEventListener("load", () => { img.style.backgroundImage = ""; delete img.dataset.placeholder; }, { once: true });
+      canvas.getContext("2d").putImageData(new ImageData(pixels(hash, 32, 24), 32, 24), 0, 0);
+      canvas.className = "placeholder";
+      canvas.dataset.blurhash = hash;
+      Object.assign(canvas.style, { display: "block", width: "100%", aspectRatio: "4 / 3" });
+      const picture = img.parentElement && img.parentElement.tagName === "PICTURE" ? img.parentElement : null;
+      (picture || img).before(canvas);
+      img.style.display = "none";
+      const done = () => { canvas.remove(); img.style.display = ""; };
+      img.addEventListener("load", done, { once: true });
+      img.addEventListener("error", done, { once: true });
     } catch (error) {
       console.warn("placeholder not shown:", error);
     }
   }
 
   return { pixels, behind };
+})();
+
+const Renditions = (() => {
+  // The renditions of the main format (WebP or JPEG): what every browser shows.
+  function usable(thumbnails) {
+    return (thumbnails || []).filter((t) => t.format !== "avif");
+  }
+
+  // Where the deployment also makes AVIF: offer it in a <picture>, and the browser takes it if
+  // it decodes AVIF (the choice an Accept header would make), else the main format's <img>.
+  function offerAvif(img, thumbnails) {
+    const avif = (thumbnails || []).filter((t) => t.format === "avif").sort((a, b) => a.size - b.size);
+    if (!avif.length) return;
+    const picture = document.createElement("picture");
+    const source = document.createElement("source");
+    source.type = "image/avif";
+    source.srcset = avif.map((t) => `${t.url} ${t.width}w`).join(", ");
+    source.sizes = img.sizes;
+    img.replaceWith(picture);
+    picture.append(source, img);
+  }
+
+  return { usable, offerAvif };
 })();

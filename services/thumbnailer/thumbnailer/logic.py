@@ -161,6 +161,7 @@ def generate_thumbnails(
             sizes=settings.sizes,
             output=settings.format,
             quality=settings.quality,
+            also=settings.extra_formats,
             max_pixels=settings.max_image_pixels,
         )
     keys = [rendition_key(asset_id, rendition) for rendition in result.renditions]
