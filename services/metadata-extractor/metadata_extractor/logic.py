@@ -4,7 +4,8 @@
 EventConsumer and tests call directly. The image work is ``metadata_extractor.imaging`` (no AWS).
 
 The S3 side reads only what Pillow asks for: ``S3RangeFile`` is a seekable file over one object
-that fetches byte ranges on demand (64 KiB first, doubling while reads stay sequential, and
+that fetches byte ranges on demand (64 KiB first, doubling while reads stay sequential or skip a
+little forward, and
 pinned to the first response's ETag so every range comes from the same object). Headers and
 EXIF sit at the start of a file, so a 40 MB photograph costs one small GET, not a download;
 files whose frames must be walked (an animated GIF) are read in a few growing ranges.
@@ -126,6 +127,11 @@ class S3RangeFile(io.RawIOBase):
         self._last_end = start + len(data)
 
     def _fetch(self, start: int, wanted: int) -> None:
+        # A short jump forward (skipping a PNG's pixel chunks to read the next chunk header) is
+        # read through, as a sequential read: one growing range instead of a GET per chunk.
+        if 0 < start - self._last_end <= self._next_block:
+            wanted += start - self._last_end
+            start = self._last_end
         sequential = start == self._last_end
         self._next_block = (
             min(self.max_block, self._next_block * 2) if sequential else (self.first_block)
