@@ -5,10 +5,10 @@ EventConsumer and tests call directly. The image work is ``metadata_extractor.im
 
 The S3 side reads only what Pillow asks for: ``S3RangeFile`` is a seekable file over one object
 that fetches byte ranges on demand (64 KiB first, doubling while reads stay sequential or skip a
-little forward, and
-pinned to the first response's ETag so every range comes from the same object). Headers and
-EXIF sit at the start of a file, so a 40 MB photograph costs one small GET, not a download;
-files whose frames must be walked (an animated GIF) are read in a few growing ranges.
+little forward, and pinned to the first response's ETag so every range comes from the same
+object). Headers and EXIF sit at the start of a file, so a 40 MB photograph costs one small GET,
+not a download; files whose frames or chunks must be walked (an animated GIF, a PNG's chunks
+after its pixels) are read in a few growing ranges.
 
 Idempotent: the output is a function of the original's bytes and the settings, and the event's
 id is derived from the facts and the triggering event, so a duplicate delivery republishes the
