@@ -55,6 +55,12 @@ def race(count: int, work: Callable[[int], Any]) -> list[Any]:
         return list(pool.map(run, range(count)))
 
 
+def lost_the_condition(error: ClientError) -> None:
+    """A conditional write that lost is fine; any other error is not."""
+    if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+        raise error
+
+
 @pytest.fixture
 def table(moto_endpoint: str) -> Iterator[str]:
     name = f"atomic-{uuid.uuid4().hex[:8]}"
@@ -86,7 +92,7 @@ def test_a_conditional_create_of_a_new_key_has_exactly_one_winner(
                 ConditionExpression="attribute_not_exists(pk)",
             )
         except ClientError as error:
-            assert error.response["Error"]["Code"] == "ConditionalCheckFailedException"
+            lost_the_condition(error)
             return None
         return f"{key}:{writer}"
 
@@ -108,7 +114,7 @@ def test_revision_conditioned_updates_lose_no_increment(moto_endpoint: str, tabl
     # given one item at revision 0, and writers that read it and write revision + 1 if unchanged
     clients = [client(moto_endpoint, "dynamodb") for _ in range(THREADS)]
     clients[0].put_item(TableName=table, Item={"pk": {"S": "item"}, "revision": {"N": "0"}})
-    per_writer = 8
+    per_writer = 15
 
     def bump(index: int) -> int:
         dynamodb = clients[index]
@@ -122,7 +128,9 @@ def test_revision_conditioned_updates_lose_no_increment(moto_endpoint: str, tabl
                 dynamodb.update_item(
                     TableName=table,
                     Key={"pk": {"S": "item"}},
-                    UpdateExpression="SET revision = :next, #w = list_append(if_not_exists(#w, :none), :me)",
+                    UpdateExpression=(
+                        "SET revision = :next, #w = list_append(if_not_exists(#w, :none), :me)"
+                    ),
                     ConditionExpression="revision = :seen",
                     ExpressionAttributeNames={"#w": "writes"},
                     ExpressionAttributeValues={
@@ -133,7 +141,7 @@ def test_revision_conditioned_updates_lose_no_increment(moto_endpoint: str, tabl
                     },
                 )
             except ClientError as error:
-                assert error.response["Error"]["Code"] == "ConditionalCheckFailedException"
+                lost_the_condition(error)
                 continue
             done += 1
         return done

@@ -160,7 +160,7 @@ def skip_conditions_moto_cannot_evaluate() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    pass  # serial.install()  # one request at a time: conditional writes, queues and fan-out atomic
+    serial.install()  # one request at a time: conditional writes, queues and fan-out atomic
     disable_builtin_sqs_poller()
     skip_conditions_moto_cannot_evaluate()
     s3_post.install()  # browser uploads: POST policies, x-amz-version-id, the bucket's CORS only

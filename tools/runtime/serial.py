@@ -101,4 +101,4 @@ def install() -> None:
     DomainDispatcherApplication.__call__ = _serialised(  # type: ignore[method-assign]
         DomainDispatcherApplication.__call__
     )
-    Queue.wait_for_messages = _waits_unlocked(Queue.wait_for_messages)  # type: ignore[method-assign]
+    Queue.wait_for_messages = _waits_unlocked(Queue.wait_for_messages)  # type: ignore[method-assign,assignment]
