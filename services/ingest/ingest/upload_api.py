@@ -20,8 +20,8 @@ sniffs every upload's bytes and rejects what is not an image (the declaration is
 
 Authorisation: API Gateway validates the bearer token (JWT authorizer: issuer, audience, expiry,
 signature) before the function runs, and passes its claims in ``requestContext.authorizer.jwt``.
-The handler refuses (401) a request without an issuer and a subject there, so a route deployed without the
-authorizer refuses everything rather than serving anyone.
+The handler refuses (401) a request without an issuer and a subject there, so a route deployed
+without the authorizer refuses everything rather than serving anyone.
 
 Request: ``{"filename": "cat.jpg", "content_type": "image/jpeg", "size": 123456}``. Answer 201:
 ``{"url", "fields", "bucket", "key", "content_type", "max_bytes", "expires_at"}``; 400 with
