@@ -73,6 +73,16 @@ resource "aws_dynamodb_table" "index" {
     type = "S"
   }
 
+  attribute {
+    name = "owner"
+    type = "S"
+  }
+
+  attribute {
+    name = "owner_listing"
+    type = "S"
+  }
+
   global_secondary_index {
     name            = "by_status"
     hash_key        = "status"
@@ -91,6 +101,14 @@ resource "aws_dynamodb_table" "index" {
     name            = "by_taken"
     hash_key        = "taken_year"
     range_key       = "taken_at"
+    projection_type = "ALL"
+  }
+
+  # One owner's assets in one status, newest first: owner_listing = "<status>#<updated_at>".
+  global_secondary_index {
+    name            = "by_owner"
+    hash_key        = "owner"
+    range_key       = "owner_listing"
     projection_type = "ALL"
   }
 
