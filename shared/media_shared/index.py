@@ -7,15 +7,16 @@ uses :class:`AssetIndex`. The names of the table's keys and indexes live here, o
 Key schema (every key attribute is a string)::
 
     table      asset_id (partition)
-    by_status  status (partition)      updated_at (sort)   newest first: list assets by status
-    by_camera  camera (partition)      taken_at (sort)     camera = "<make>#<model>", normalised
-    by_taken   taken_year (partition)  taken_at (sort)     date-taken ranges, one year at a time
-    by_owner   owner (partition)       owner_listing (sort) one owner's assets: "<status>#<updated_at>"
+    by_status  status (partition)      updated_at (sort)     newest first: list assets by status
+    by_camera  camera (partition)      taken_at (sort)       camera = "<make>#<model>", normalised
+    by_taken   taken_year (partition)  taken_at (sort)       date-taken ranges, one year at a time
+    by_owner   owner (partition)       owner_listing (sort)  one owner's assets by status
 
-The indexes are sparse: an asset without EXIF make/model is not in ``by_camera``, one without a
-date taken is in neither ``by_camera`` nor ``by_taken``, an unowned one (no ``owner``, see
-``media_shared.ownership``) is not in ``by_owner``. Every index projects all attributes, so
-a query returns whole records. No query here scans the table.
+``owner_listing`` is ``"<status>#<updated_at>"``: one query lists an owner's assets in a status,
+newest first. The indexes are sparse: an asset without EXIF make/model is not in ``by_camera``,
+one without a date taken is in neither ``by_camera`` nor ``by_taken``, an unowned one (no
+``owner``, see ``media_shared.ownership``) is not in ``by_owner``. Every index projects all
+attributes, so a query returns whole records. No query here scans the table.
 """
 
 from __future__ import annotations

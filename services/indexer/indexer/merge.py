@@ -17,8 +17,8 @@ function of the set of facts received, whatever their order and however often ea
   ``taken_year``, ``owner`` and ``owner_listing`` ("status#updated_at"): the owner is what
   ingest stated in AssetIngested or AssetRejected (the thumbnailer's and the extractor's events
   do not carry it; the indexer needs them not to). A record without either fact yet, or of an
-  unowned upload, has no owner and is in no owner's listing; display fields: ``filename``, ``format``, ``width``, ``height``,
-  ``camera_make``, ``camera_model``, ``original``, ``reason``;
+  unowned upload, has no owner and is in no owner's listing; display fields: ``filename``,
+  ``format``, ``width``, ``height``, ``camera_make``, ``camera_model``, ``original``, ``reason``;
 * once indexed: ``indexed_event_id`` (derived from the asset id), ``indexed_at`` and
   ``indexed_causation_id`` (time and id of the latest of the three facts that completed it).
 

@@ -9,7 +9,7 @@ unknown one answers; the operator scope sees everything and each of its reads is
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -70,7 +70,7 @@ def app(
     catalog: SchemaCatalog,
     make_facts: Callable[[str], Any],
     queries: list[dict[str, Any]],
-) -> Iterator[Any]:
+) -> Any:
     aws.s3.create_bucket(Bucket=DERIVED)
     indexer = make_indexer()
 
@@ -111,7 +111,7 @@ def app(
         operator_scope=OPERATOR_SCOPE,
     )
     s3v4 = boto3.client("s3", region_name=REGION, config=Config(signature_version="s3v4"))
-    yield build_app(Gallery(AssetIndex(aws.dynamodb, aws.table), s3v4, settings))
+    return build_app(Gallery(AssetIndex(aws.dynamodb, aws.table), s3v4, settings))
 
 
 def call(app: Any, path: str, who: str | None, **kwargs: Any) -> tuple[int, Any]:
@@ -205,7 +205,7 @@ def test_the_operator_scope_reads_everything_and_each_read_is_logged(
     assert listed(app, "ops", scope=scope) == everything
     assert ("Query", "by_status") in {(q["operation"], q["index"]) for q in queries}
     status, body = call(app, f"/assets/{IDS['cli']}", "ops", scope=scope)
-    assert status == 200
+    assert (status, body["asset_id"]) == (200, IDS["cli"])
     reads = [vars(r) for r in caplog.records if r.getMessage() == "operator read"]
     assert [(r["route"], r["caller_subject"], r["caller_issuer"]) for r in reads] == [
         ("GET /assets", "ops", ISSUER),
@@ -225,9 +225,17 @@ def test_without_a_configured_operator_scope_nobody_is_operator(aws: Any) -> Non
         {"INDEX_TABLE": "t", "DERIVED_BUCKET": "d", "UPLOADS_BUCKET": "u", "OPERATOR_SCOPE": " "}
     )
     assert settings.operator_scope is None
-    assert ReadApiSettings.from_env(
-        {"INDEX_TABLE": "t", "DERIVED_BUCKET": "d", "UPLOADS_BUCKET": "u", "OPERATOR_SCOPE": "ops"}
-    ).operator_scope == "ops"
+    assert (
+        ReadApiSettings.from_env(
+            {
+                "INDEX_TABLE": "t",
+                "DERIVED_BUCKET": "d",
+                "UPLOADS_BUCKET": "u",
+                "OPERATOR_SCOPE": "ops",
+            }
+        ).operator_scope
+        == "ops"
+    )
 
 
 def test_a_token_without_an_issuer_is_refused(app: Any) -> None:
