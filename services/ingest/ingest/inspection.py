@@ -25,6 +25,8 @@ from PIL import (
     WebPImagePlugin,
 )
 
+from media_shared.limits import FrameLimitError, count_frames
+
 # Formats ingest accepts, by the name the events use, with their canonical content type.
 CONTENT_TYPES: dict[str, str] = {
     "jpeg": "image/jpeg",
@@ -214,6 +216,10 @@ def inspect_image(file: IO[bytes], sniffed: Sniffed, *, max_pixels: int) -> Imag
                 "decompression_bomb",
                 f"image is {width}x{height} = {pixels} pixels, over the limit of {max_pixels}",
             )
+        try:  # what any service would walk: refuse here what no service should
+            count_frames(image)
+        except FrameLimitError as error:
+            raise UploadRejectedError("decompression_bomb", str(error)) from None
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
