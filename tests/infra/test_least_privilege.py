@@ -1276,3 +1276,45 @@ def test_a_read_api_role_that_reads_more_than_it_serves_is_found() -> None:
     assert read_api_overreach(role("other", *fine), "r", table, derived) == [
         "r: no policy planned (the check would read nothing)"
     ]
+
+
+# --- no matched event vanishes unseen ------------------------------------------------------------
+
+
+def undeliverable_events_dropped(resources: Iterable[Resource]) -> list[str]:
+    """EventBridge targets that would drop an event they cannot deliver (no DLQ, no retries)."""
+    resources = list(resources)
+    queues = {str(r.values.get("name")): r for r in resources if r.type == "aws_sqs_queue"}
+    findings = []
+    for target in (r for r in resources if r.type == "aws_cloudwatch_event_target"):
+        dead = target.values.get("dead_letter_config") or []
+        if not dead and not target.is_unknown("dead_letter_config"):
+            findings.append(f"{target.where}: no dead_letter_config")
+        retry = (target.values.get("retry_policy") or [{}])[0]
+        if not retry or int(retry.get("maximum_event_age_in_seconds") or 0) < 3600:
+            findings.append(f"{target.where}: no retry policy of at least an hour")
+    dlqs = [q for name, q in queues.items() if name.endswith("-dlq")]
+    for dlq in dlqs:
+        document = json.loads(str(dlq.values.get("policy") or "{}"))
+        if not any(
+            s.allow and s.principals == {"Service": ("events.amazonaws.com",)}
+            for s in statements(document)
+        ):
+            findings.append(f"{dlq.where}: EventBridge may not park undeliverable events in it")
+    return findings
+
+
+def test_every_rule_target_retries_and_parks_what_it_cannot_deliver(
+    resources: list[Resource],
+) -> None:
+    assert [r for r in resources if r.type == "aws_cloudwatch_event_target"]
+    assert undeliverable_events_dropped(resources) == []
+
+
+def test_a_target_without_a_dlq_or_retries_is_found() -> None:
+    target = Resource(
+        "test", "aws_cloudwatch_event_target.this", "aws_cloudwatch_event_target", {"arn": "q"}
+    )
+    dlq = Resource("test", "aws_sqs_queue.dlq", "aws_sqs_queue", {"name": "x-dlq", "policy": "{}"})
+    findings = undeliverable_events_dropped([target, dlq])
+    assert len(findings) == 3, findings
