@@ -151,6 +151,9 @@ module "service" {
 
   environment_variables = {
     INDEX_TABLE = aws_dynamodb_table.index.name
+    # A publish claim outlives any invocation (the timeout) and expires before the queue makes a
+    # message visible again (6x the timeout): indexer/logic.py.
+    PUBLISH_LEASE_SECONDS = tostring(2 * var.timeout)
   }
 
   # What the indexer's code uses (README-table.md): conditional UpdateItem merges and GetItem, on the

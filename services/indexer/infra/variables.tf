@@ -45,10 +45,10 @@ variable "timeout" {
   default     = 30
 
   validation {
-    # A delivery that meets another one's AssetIndexed claim (held 120 s) fails on purpose and must
-    # not be retried before that claim is done or expired (services/indexer/indexer/logic.py).
-    condition     = 6 * var.timeout > 120
-    error_message = "timeout must be at least 21 s: the queue's visibility timeout (6x) must exceed the indexer's 120 s publication claim."
+    # The publication claim lasts 2x the timeout (PUBLISH_LEASE_SECONDS), the queue's visibility
+    # timeout 6x: a delivery that meets a fresh claim is retried after the claim has expired.
+    condition     = var.timeout >= 3 && var.timeout <= 900
+    error_message = "timeout must be from 3 to 900 seconds (Lambda's maximum)."
   }
 }
 
