@@ -52,6 +52,8 @@ DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "t
 # the roots' http_api variable names a real one (a Cognito user pool, ...).
 LOCAL_JWT_ISSUER = "https://issuer.local.media-pipeline.invalid"
 LOCAL_JWT_AUDIENCE = "media-local-web"
+# The scope with which the local read API reads every owner's assets (see services/indexer).
+LOCAL_OPERATOR_SCOPE = "media/operator"
 # Variables every local run sets; roots that do not declare one ignore it (TF_VAR_ is lenient).
 LOCAL_VARIABLES = {
     "TF_VAR_environment": LOCAL_ENVIRONMENT,
@@ -63,6 +65,7 @@ LOCAL_VARIABLES = {
     "TF_VAR_http_api": json.dumps(
         {"jwt_issuer": LOCAL_JWT_ISSUER, "jwt_audience": [LOCAL_JWT_AUDIENCE]}
     ),
+    "TF_VAR_read_api_operator_scope": LOCAL_OPERATOR_SCOPE,
 }
 # Credentials from the caller's shell must not leak into a local run (nor a profile override them).
 _CLEARED_FOR_LOCAL = (

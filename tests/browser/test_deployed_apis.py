@@ -136,6 +136,10 @@ def test_the_read_apis_role_only_reads_the_index_and_thumbnails(pipeline: Pipeli
             "dynamodb:Query",
             f"arn:aws:dynamodb:us-east-1:123456789012:table/{table}/index/by_status",
         ),
+        (
+            "dynamodb:Query",
+            f"arn:aws:dynamodb:us-east-1:123456789012:table/{table}/index/by_owner",
+        ),
         ("s3:GetObject", f"arn:aws:s3:::{derived}/thumbnails/*"),
     }
 
