@@ -19,6 +19,8 @@ from ingest.upload_api import UploadApiSettings, UploadGrant, UploadRequest, pre
 from tests.support.aws import REGION, fake_credentials
 from tools.runtime.s3_post import PostPolicyError, check_post_policy
 
+pytestmark = pytest.mark.runtime
+
 BUCKET = "media-test-uploads"
 MAX = 1000
 
