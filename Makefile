@@ -11,7 +11,7 @@ SERVICE ?=
 ENV ?= dev
 PYTEST_ARGS ?=
 
-.PHONY: help setup test unit slow browser contract schemas-release lint format catalog package up down deploy plan demo bench lock clean prerequisites
+.PHONY: help setup test unit slow mypy browser contract schemas-release lint format catalog package up down deploy plan demo bench lock clean prerequisites
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z%_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -77,9 +77,10 @@ test-%: setup ## Run one service's unit tests, e.g. make test-thumbnailer
 browser: setup ## Browser tests only: the web page in headless Chromium on a local stack
 	$(BIN)/pytest tests/browser $(PYTEST_ARGS)
 
-# The services' unit tests run too: test_published_events re-validates what they publish.
+# The tests that publish run too (conftest.py's PUBLISHERS): test_published_events re-validates
+# what they published.
 contract: setup ## Contract tests: schemas, examples, rules, compatibility, what services publish
-	$(BIN)/pytest tests/contract $(foreach s,$(SERVICES),services/$(s)/tests) $(PYTEST_ARGS)
+	$(BIN)/pytest tests/contract $(foreach s,$(SERVICES),services/$(s)/tests) tests/unit/test_publisher.py $(PYTEST_ARGS)
 
 schemas-release: setup ## Freeze the current version of every schema in its released/ folder
 	$(BIN)/python -m tools.compat release
@@ -88,9 +89,13 @@ schemas-release: setup ## Freeze the current version of every schema in its rele
 MYPY_PATHS := shared/media_shared $(foreach s,$(SERVICES),services/$(s)/$(subst -,_,$(s))) bench
 MYPY_PATHS += tools
 
-lint: setup ## ruff (lint + format check) everywhere, mypy on shared/, the services, tools/, bench/
+lint: setup ## ruff (lint + format check) everywhere, terraform fmt -check, mypy on shared/, services, tools/, bench/
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	terraform fmt -check -recursive
+	$(MAKE) --no-print-directory mypy
+
+mypy: ## mypy (strict) on MYPY_PATHS alone, as the pre-commit hook runs it
 	$(BIN)/mypy $(MYPY_PATHS)
 
 format: setup ## Apply ruff's fixes and formatting, and terraform fmt
