@@ -47,6 +47,12 @@ prerequisites: $(BIN)/.installed
 	  fi; \
 	  test -x "$(CHROMIUM)" || { echo "setup: $(CHROMIUM) is missing: install Debian's chromium (apt-get install chromium) as root"; exit 1; }; \
 	fi
+	@# exiftool: the reference reader the metadata-extractor's tests compare with (Debian package)
+	@command -v exiftool >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "setup: installing libimage-exiftool-perl (Debian) for the exiftool-reference tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libimage-exiftool-perl >/dev/null; \
+	  else echo "setup: exiftool missing (apt-get install libimage-exiftool-perl): its reference tests will skip"; fi; }
 	@$(BIN)/python -c 'from tools.runtime.interpreter import find_python; find_python("$(LAMBDA_RUNTIME)")' 2>/dev/null \
 	  || { echo "setup: no $(LAMBDA_RUNTIME) for the local runtime: pyenv install 3.12, or apt-get install $(LAMBDA_RUNTIME) $(LAMBDA_RUNTIME)-venv, or set LAMBDA_PYTHON=/path/to/$(LAMBDA_RUNTIME)"; exit 1; }
 	@command -v terraform >/dev/null || { echo "setup: terraform is not on the PATH: install terraform >= $(TERRAFORM_MIN) (https://developer.hashicorp.com/terraform/install)"; exit 1; }
@@ -150,7 +156,7 @@ BENCH ?= all
 BENCH_REPS ?=
 BENCH_E2E_N ?=
 
-bench: setup ## Benchmarks vs peers and floors, stored in bench/results.*: [BENCH=thumbs,metadata,cold,up,e2e] [BENCH_REPS=7] [BENCH_E2E_N=100]
+bench: setup ## Benchmarks vs peers and floors, stored in bench/results.*: [BENCH=thumbs,metadata,cold,moto,up,e2e] [BENCH_REPS=7] [BENCH_E2E_N=100]
 	@$(BIN)/python -c "import pyvips" 2>/dev/null || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && ! dpkg -s libvips42 >/dev/null 2>&1; then \
 	    echo "bench: installing libvips42 (Debian) for the libvips peer"; \

@@ -49,7 +49,7 @@ from pathlib import Path
 
 from media_shared.ids import asset_id
 from tools.cli.reconcile import Reconciliation, State, dead_letters, index_items, reconcile
-from tools.cli.services import ServiceQueues, service_queues
+from tools.cli.services import ServiceQueues, backlog, service_queues
 from tools.cli.target import Target, resolve_target
 from tools.runtime import LocalRuntime, RuntimeOptions, moto_server
 from tools.runtime.faults import DuplicateDeliveries, FaultProxy, Rule
@@ -107,18 +107,7 @@ class LocalPipeline:
 
     def backlog(self) -> dict[str, int]:
         """Messages waiting, in flight or delayed in each service's queue."""
-        counts = {}
-        for name, queues in self.queues.items():
-            attributes = self.target.sqs.get_queue_attributes(
-                QueueUrl=queues.queue_url,
-                AttributeNames=[
-                    "ApproximateNumberOfMessages",
-                    "ApproximateNumberOfMessagesNotVisible",
-                    "ApproximateNumberOfMessagesDelayed",
-                ],
-            )["Attributes"]
-            counts[name] = sum(int(value) for value in attributes.values())
-        return counts
+        return backlog(self.target, self.queues)
 
     def wait_idle(self, timeout: float = 120, settle: float = 1.0) -> None:
         """Until every service queue is empty for ``settle`` s (TimeoutError after ``timeout``)."""

@@ -13,6 +13,8 @@ evaluate (:func:`skip_conditions_moto_cannot_evaluate`), which moto would otherw
 request: the policies Terraform writes are deployed as written, and only AWS enforces those.
 And browser uploads behave as on S3 (:mod:`tools.runtime.s3_post`): form POSTs checked against
 their policy, answered with ``x-amz-version-id``, CORS from the bucket's rules only.
+Above all, it serves one request at a time (:mod:`tools.runtime.serial`): plain moto is not
+atomic under concurrent requests, and the local runtime makes many.
 
     python -m tools.runtime.moto_server -H 127.0.0.1 -p PORT     (same options as moto_server)
 """
@@ -30,7 +32,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from tools.runtime import s3_post
+from tools.runtime import s3_post, serial
 
 START_TIMEOUT = 20.0
 
@@ -158,6 +160,7 @@ def skip_conditions_moto_cannot_evaluate() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    serial.install()  # one request at a time: conditional writes, queues and fan-out atomic
     disable_builtin_sqs_poller()
     skip_conditions_moto_cannot_evaluate()
     s3_post.install()  # browser uploads: POST policies, x-amz-version-id, the bucket's CORS only
