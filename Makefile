@@ -11,7 +11,7 @@ SERVICE ?=
 ENV ?= dev
 PYTEST_ARGS ?=
 
-.PHONY: help setup test browser contract schemas-release lint format catalog package up down deploy plan demo bench lock clean
+.PHONY: help setup test unit slow mypy browser contract schemas-release lint format catalog package up down deploy plan demo bench lock clean prerequisites
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z%_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -28,16 +28,54 @@ $(CHECKOV_VENV)/.installed: requirements/checkov.txt
 	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements/checkov.txt
 	touch $@
 
-setup: $(BIN)/.installed $(CHECKOV_VENV)/.installed ## Create the virtualenv and install everything pinned
+# What the README lists besides the virtualenv: Debian's chromium for the browser tests (installed
+# when missing and this is root with apt-get, as `make bench` does for libvips), a python3.12 for the
+# local runtime (found as tools/runtime/interpreter.py finds it: LAMBDA_PYTHON, PATH, pyenv), and
+# terraform >= TERRAFORM_MIN. Each check is quick when all is present; a missing piece stops with one
+# line saying how to get it.
+CHROMIUM ?= /usr/bin/chromium
+TERRAFORM_MIN := 1.6
+LAMBDA_RUNTIME := python3.12
+
+setup: $(BIN)/.installed $(CHECKOV_VENV)/.installed prerequisites ## Create the virtualenv, install everything pinned, check/install chromium, python3.12, terraform
+
+prerequisites: $(BIN)/.installed
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "setup: installing Debian's chromium (the browser tests drive $(CHROMIUM))"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  fi; \
+	  test -x "$(CHROMIUM)" || { echo "setup: $(CHROMIUM) is missing: install Debian's chromium (apt-get install chromium) as root"; exit 1; }; \
+	fi
 	@# exiftool: the reference reader the metadata-extractor's tests compare with (Debian package)
 	@command -v exiftool >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "setup: installing libimage-exiftool-perl (Debian) for the exiftool-reference tests"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libimage-exiftool-perl >/dev/null; \
 	  else echo "setup: exiftool missing (apt-get install libimage-exiftool-perl): its reference tests will skip"; fi; }
+	@$(BIN)/python -c 'from tools.runtime.interpreter import find_python; find_python("$(LAMBDA_RUNTIME)")' 2>/dev/null \
+	  || { echo "setup: no $(LAMBDA_RUNTIME) for the local runtime: pyenv install 3.12, or apt-get install $(LAMBDA_RUNTIME) $(LAMBDA_RUNTIME)-venv, or set LAMBDA_PYTHON=/path/to/$(LAMBDA_RUNTIME)"; exit 1; }
+	@command -v terraform >/dev/null || { echo "setup: terraform is not on the PATH: install terraform >= $(TERRAFORM_MIN) (https://developer.hashicorp.com/terraform/install)"; exit 1; }
+	@$(BIN)/python -c 'import json, subprocess, sys; v = json.loads(subprocess.run(["terraform", "version", "-json"], capture_output=True, text=True, check=True).stdout)["terraform_version"]; ok = tuple(int(p) for p in v.split("-")[0].split(".")[:2]) >= tuple(int(p) for p in "$(TERRAFORM_MIN)".split(".")); sys.exit(0 if ok else f"setup: terraform {v} is too old: install terraform >= $(TERRAFORM_MIN) (https://developer.hashicorp.com/terraform/install)")'
 
-test: setup ## Run the whole suite: unit, contract, infrastructure, end to end
+# --- Test tiers (markers in pyproject.toml; tests/support/tiers.py says which test needs which) ---
+# `make unit` is every test that needs no terraform, no stack, no browser, no moto server or
+# python3.12 worker and no network: the markers below, checked by tests/unit/test_tiers.py.
+SLOW_TIERS := infra e2e browser runtime network
+SLOW_MARKEXPR := $(subst $(eval) , or ,$(strip $(SLOW_TIERS)))
+UNIT_MARKEXPR := not ($(SLOW_MARKEXPR))
+# Two workers: the unit tier is CPU-bound (moto's in-process mocks). loadgroup keeps the services'
+# tests and the published-events contract on one worker (see conftest.py); the rest is shared.
+UNIT_WORKERS ?= 2
+
+test: setup ## Run the whole suite: unit, contract, runtime, infrastructure, end to end, browser
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+unit: setup ## Fast tier: no terraform, stack, browser, moto server or network (< 30 s)
+	$(BIN)/pytest -m "$(UNIT_MARKEXPR)" -n $(UNIT_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+
+slow: setup ## The rest of `make test` after `make unit`: every test `make unit` leaves out
+	$(BIN)/pytest -m "$(SLOW_MARKEXPR)" $(PYTEST_ARGS)
 
 test-%: setup ## Run one service's unit tests, e.g. make test-thumbnailer
 	$(BIN)/pytest services/$*/tests $(PYTEST_ARGS)
@@ -45,17 +83,27 @@ test-%: setup ## Run one service's unit tests, e.g. make test-thumbnailer
 browser: setup ## Browser tests only: the web page in headless Chromium on a local stack
 	$(BIN)/pytest tests/browser $(PYTEST_ARGS)
 
+# The tests that publish run too (conftest.py's PUBLISHERS): test_published_events re-validates
+# what they published.
 contract: setup ## Contract tests: schemas, examples, rules, compatibility, what services publish
-	$(BIN)/pytest tests/contract tests/unit $(foreach s,$(SERVICES),services/$(s)/tests) $(PYTEST_ARGS)
+	$(BIN)/pytest tests/contract $(foreach s,$(SERVICES),services/$(s)/tests) tests/unit/test_publisher.py $(PYTEST_ARGS)
 
 schemas-release: setup ## Freeze the current version of every schema in its released/ folder
 	$(BIN)/python -m tools.compat release
 
-lint: setup ## ruff (lint + format check), mypy on shared/ and the services, actionlint on .github/workflows
+# What mypy (strict) checks. tools/ is listed on its own line: extend it as tools/ gains packages.
+MYPY_PATHS := shared/media_shared $(foreach s,$(SERVICES),services/$(s)/$(subst -,_,$(s))) bench
+MYPY_PATHS += tools
+
+lint: setup ## ruff (lint + format check) everywhere, terraform fmt -check, mypy on shared/, services, tools/, bench/, actionlint on .github/workflows
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy shared/media_shared $(foreach s,$(SERVICES),services/$(s)/$(subst -,_,$(s)))
+	terraform fmt -check -recursive
+	$(MAKE) --no-print-directory mypy
 	$(BIN)/actionlint
+
+mypy: ## mypy (strict) on MYPY_PATHS alone, as the pre-commit hook runs it
+	$(BIN)/mypy $(MYPY_PATHS)
 
 format: setup ## Apply ruff's fixes and formatting, and terraform fmt
 	$(BIN)/ruff check --fix .

@@ -2,6 +2,9 @@
 
 * No test reaches the network: sockets may connect to loopback only (moto servers started by the
   infrastructure and end-to-end tests live there).
+* What every collected test uses is recorded before ``-m`` deselects any, so
+  tests/unit/test_tiers.py can check that each slow test carries its tier's marker
+  (tests/support/tiers.py).
 * Every event that goes through ``EventPublisher.publish`` in any test is recorded, so the
   contract tests can re-validate what each service really published (tests/contract).
 """
@@ -18,8 +21,11 @@ import pytest
 from media_shared.envelope import Event
 from media_shared.publisher import EventPublisher
 from tests.support.capture import PUBLISHED
+from tests.support.tiers import Recorder
 
 _real_connect = socket.socket.connect
+# The tests whose published events tests/contract/test_published_events.py checks.
+PUBLISHERS = ("services/", "tests/unit/test_publisher.py")
 
 
 def _is_loopback(address: Any) -> bool:
@@ -61,8 +67,21 @@ def _capture_published() -> Iterator[list[dict[str, Any]]]:
     EventPublisher.publish = real_publish  # type: ignore[method-assign]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Record what every collected test uses, for the tier check (tests/support/tiers.py)."""
+    config.pluginmanager.register(Recorder(), "tiers-recorder")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the published-events contract last, after every test that publishes."""
+    """Run the published-events contract last, after every test that publishes.
+
+    Under pytest-xdist (``make unit`` runs ``-n 2 --dist loadgroup``) the services' tests and that
+    contract form one group (``PUBLISHERS``: the services' tests and the publisher's, which
+    publishes what no service test does), run in this order on one worker, so it sees every event.
+    """
     last = [item for item in items if "test_published_events" in item.nodeid]
     rest = [item for item in items if "test_published_events" not in item.nodeid]
     items[:] = rest + last
+    for item in items:
+        if item in last or item.nodeid.startswith(PUBLISHERS):
+            item.add_marker(pytest.mark.xdist_group("published"))

@@ -87,7 +87,7 @@ def _pillow() -> Render:
 
 
 def _vips() -> Render:
-    import pyvips  # type: ignore[import-untyped]
+    import pyvips
 
     pyvips.cache_set_max(0)
 

@@ -3,10 +3,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tests.support.stack import Pipeline
 
 __all__ = ["Pipeline"]
-
-pytestmark = pytest.mark.e2e

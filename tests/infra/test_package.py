@@ -16,6 +16,8 @@ import pytest
 from tools import package
 from tools.package import ARCHITECTURES, Artifact, PackagingError, lambda_interpreter
 
+pytestmark = pytest.mark.network
+
 REPO = package.REPO
 SERVICES = package.service_names()
 IMAGE_SERVICES = ["ingest", "thumbnailer", "metadata-extractor"]

@@ -18,6 +18,8 @@ from moto.server import ThreadedMotoServer
 from media_shared.service import CLIENT_CONFIG
 from tools.runtime.faults import FaultProxy, Rule, s3_operation, sampled, service_of
 
+pytestmark = pytest.mark.runtime
+
 NO_RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 1})
 
 

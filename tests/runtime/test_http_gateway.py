@@ -28,6 +28,8 @@ from tools.runtime.http import (
 from tools.runtime.invoker import Invocation
 from tools.runtime.jwt import AuthorizationError, JwtAuthorizer, KeySets, LocalIssuer
 
+pytestmark = pytest.mark.runtime
+
 ISSUER = "https://issuer.test.invalid"
 AUDIENCE = "web-client"
 

@@ -13,6 +13,8 @@ import pytest
 from tests.runtime.conftest import ToyFunction, wait_until
 from tools.runtime import LocalRuntime
 
+pytestmark = pytest.mark.runtime
+
 Deploy = Callable[..., tuple[ToyFunction, LocalRuntime]]
 
 

@@ -20,6 +20,8 @@ from media_shared.ownership import owner_id
 from tests.support.aws import REGION, fake_credentials
 from tools.runtime.s3_post import PostPolicyError, check_post_policy
 
+pytestmark = pytest.mark.runtime
+
 BUCKET = "media-test-uploads"
 MAX = 1000
 OWNER = owner_id("https://issuer.example", "ada")
