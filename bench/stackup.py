@@ -3,7 +3,7 @@
 "From nothing" is what ``make down`` leaves: no moto server, no Terraform state, no per-root
 Terraform data directories (the provider plugin cache and CLI config under ``.local/`` stay, as
 they do for a developer; a first-ever run also fills that cache). The bench runs
-``python -m tools.stack down`` then ``python -m tools.stack up`` (what ``make up`` runs after
+``python -m tools.localstack down`` then ``python -m tools.localstack up`` (what ``make up`` runs after
 ``make setup``) with ``MEDIA_STACK_DIR=build/bench/stack``, so it never touches a developer's own
 stack in ``.local/``. The stack is left running for section e2e, which stops it.
 
@@ -13,7 +13,6 @@ durations are the AWS provider's confirmation waits (infra/README.md).
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -34,12 +33,14 @@ _ROOT = re.compile(
 
 
 def stack_env() -> dict[str, str]:
-    return {**os.environ, "MEDIA_STACK_DIR": str(STACK_DIR)}
+    from tools.localstack import stack_env as env_of
+
+    return env_of(STACK_DIR)
 
 
 def down() -> None:
     subprocess.run(
-        [sys.executable, "-m", "tools.stack", "down"],
+        [sys.executable, "-m", "tools.localstack", "down"],
         cwd=REPO,
         env=stack_env(),
         capture_output=True,
@@ -49,10 +50,10 @@ def down() -> None:
 
 
 def up() -> tuple[float, str]:
-    """``tools.stack up`` on the bench's stack directory: (wall seconds, its output)."""
+    """``tools.localstack up`` on the bench's stack directory: (wall seconds, its output)."""
     began = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-m", "tools.stack", "up"],
+        [sys.executable, "-m", "tools.localstack", "up"],
         cwd=REPO,
         env=stack_env(),
         capture_output=True,
@@ -61,7 +62,9 @@ def up() -> tuple[float, str]:
     )
     seconds = time.monotonic() - began
     if done.returncode != 0:
-        raise RuntimeError(f"tools.stack up failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
+        raise RuntimeError(
+            f"tools.localstack up failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}"
+        )
     return seconds, done.stdout
 
 
@@ -85,7 +88,7 @@ def slowest_creations(log_dir: Path, count: int = 4) -> list[tuple[str, str, int
 
 
 def run(ctx: Context) -> list[Row]:
-    ctx.say(f"  tools.stack down, then up (MEDIA_STACK_DIR={STACK_DIR.relative_to(REPO)})")
+    ctx.say(f"  tools.localstack down, then up (MEDIA_STACK_DIR={STACK_DIR.relative_to(REPO)})")
     down()
     seconds, output = up()
     timeline = next(

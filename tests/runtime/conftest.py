@@ -47,7 +47,7 @@ def _free_port() -> int:
 def moto_endpoint() -> Iterator[str]:
     port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "tools.runtime.moto_server", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-m", "tools.localstack.moto_server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         cwd=REPO,

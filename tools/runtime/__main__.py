@@ -1,4 +1,10 @@
-"""``python -m tools.runtime``: run the deployed functions of a local stack until interrupted."""
+"""``python -m tools.runtime --endpoint URL``: run the functions deployed there until interrupted.
+
+The runtime knows nothing of the local stack's folder: ``make runtime``
+(``python -m tools.localstack runtime``) finds the running stack and passes its endpoint, region,
+log folder and state file. Without them: ``--endpoint`` is required, and the logs and the state
+file go to a folder under the system's temporary directory.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ import logging
 import os
 import signal
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -15,13 +22,13 @@ from types import FrameType
 
 from tools.runtime import http
 from tools.runtime.artifacts import DEFAULT_ARTIFACT_DIRS
-from tools.runtime.endpoint import read_local_stack, stack_dir
 from tools.runtime.interpreter import InterpreterError
 from tools.runtime.jwt import LocalIssuer
 from tools.runtime.runtime import DEFAULT_CONCURRENCY, LocalRuntime, RuntimeOptions, run
 
-DEFAULT_STATE = stack_dir() / "runtime.json"
-DEFAULT_LOGS = stack_dir() / "logs"
+DEFAULT_HOME = Path(tempfile.gettempdir()) / "media-local-runtime"
+DEFAULT_STATE = DEFAULT_HOME / "runtime.json"
+DEFAULT_LOGS = DEFAULT_HOME / "logs"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -31,9 +38,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "SQS queues, the way Lambda's event source mappings do.",
     )
     parser.add_argument(
-        "--endpoint", help="the local AWS endpoint (default: the one in .local/moto.json)"
+        "--endpoint",
+        required=True,
+        help="the local AWS endpoint (make runtime passes the local stack's)",
     )
-    parser.add_argument("--region", help="AWS region (default: .local/moto.json's, or us-east-1)")
+    parser.add_argument("--region", help="AWS region (default $AWS_DEFAULT_REGION or us-east-1)")
     parser.add_argument(
         "--artifacts",
         action="append",
@@ -73,17 +82,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--concurrency must be at least 1")
     if args.refresh <= 0:
         parser.error("--refresh must be positive")
-    if args.endpoint is None:
-        try:
-            stack = read_local_stack()
-        except ValueError as error:
-            parser.error(str(error))
-        if stack is None:
-            parser.error("no --endpoint and no .local/moto.json: start the stack with `make up`")
-        if not stack.running:
-            parser.error(f"the local stack in {stack.path} is not running: `make up` again")
-        args.endpoint = stack.endpoint
-        args.region = args.region or stack.region
     args.region = args.region or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     return args
 

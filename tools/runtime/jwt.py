@@ -31,8 +31,10 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from tools.terraform_env import LOCAL_JWT_AUDIENCE, LOCAL_JWT_ISSUER
-
+# The local stack's identity provider (this module's LocalIssuer): the issuer and audience the
+# local stack's Terraform names in the roots' http_api variable (tools.localstack.terraform).
+LOCAL_JWT_ISSUER = "https://issuer.local.media-pipeline.invalid"
+LOCAL_JWT_AUDIENCE = "media-local-web"
 DEFAULT_TOKEN_SECONDS = 3600
 _CLOCK_SKEW = 0  # API Gateway allows none for exp/nbf
 
