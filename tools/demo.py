@@ -45,6 +45,7 @@ from tools.localstack import (
     stack_dir,
     stack_env,
 )
+from tools.localstack.driver import live_overlays
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_TIMEOUT = 240.0
@@ -229,6 +230,8 @@ def ensure_runtime(directory: Path, endpoint: str, region: str, timeout: float =
                     str(log_dir),
                     "--state-file",
                     str(state_file),
+                    # live code: an edited handler runs with the next invocation
+                    *(f"--live={overlay}" for overlay in live_overlays()),
                 ],
                 cwd=REPO,
                 stdin=subprocess.DEVNULL,

@@ -356,6 +356,11 @@ def request_snapshot(moto: Stack, timeout: float = SNAPSHOT_TIMEOUT) -> dict[str
         try:
             saved: dict[str, Any] = json.loads(report.read_text(encoding="utf-8"))
             if float(saved.get("saved_at", 0)) >= asked:
+                if "error" in saved:
+                    print(
+                        f"  snapshot   not saved: {saved['error']} (see {moto.directory}/moto.log)"
+                    )
+                    return None
                 return saved
         except (OSError, ValueError):
             pass
@@ -483,7 +488,9 @@ def stop() -> int:
         return 0
     saved = _saved(directory)
     print(f"moto stopped (pid {moto.pid}, port {moto.port})")
-    if saved:
+    if saved and "error" in saved:
+        print(f"state NOT saved: {saved['error']}: the next `make up` applies from nothing")
+    elif saved:
         print(
             f"state saved: {saved['bytes'] / 1e6:.1f} MB in {saved['seconds']:.1f} s "
             f"({snapshot.folder(directory)}); `make up` starts it again warm"
@@ -512,7 +519,9 @@ def status() -> int:
         state = "serving" if moto.serving else "not running"
         print(f"server     {moto.endpoint} (pid {moto.pid}): {state}")
     saved = _saved(directory)
-    if saved:
+    if saved and "error" in saved:
+        print(f"snapshot   none: the last save failed: {saved['error']}")
+    elif saved:
         at = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(saved["saved_at"])))
         print(f"snapshot   {saved['bytes'] / 1e6:.1f} MB, saved {at} ({saved['reason']})")
     else:
@@ -633,16 +642,33 @@ def plan_or_deploy(service: str | None, environment: str | None, local: bool, ap
 # --- command line ------------------------------------------------------------------------
 
 
+def live_overlays(repo: Path = REPO) -> list[str]:
+    """``--live`` options for every package the zips carry from the source tree (what
+    tools.package puts there): each service's package, ``media_shared``, the schemas in it."""
+    overlays = [
+        f"{repo / 'shared' / 'media_shared'}=media_shared",
+        f"{repo / 'schemas'}=media_shared/schemas",
+    ]
+    for name in package.service_names(repo):
+        source = package.get_service(name, repo).source
+        overlays.append(f"{source}={source.name}")
+    return overlays
+
+
 def runtime(argv: Sequence[str]) -> int:
     """``make runtime``: ``python -m tools.runtime`` on the running local stack, its files in the
-    stack's folder (logs/, runtime.json, http/); ``argv`` goes to the runtime as it is."""
+    stack's folder (logs/, runtime.json, http/), with live code unless ``--no-live``; the rest of
+    ``argv`` goes to the runtime as it is."""
     directory = stack_dir()
     target = resolve_target(local=True)
     assert target.stack is not None
     from tools.runtime.__main__ import main as runtime_main
 
+    rest = [arg for arg in argv if arg != "--no-live"]
+    live = [] if "--no-live" in argv else [f"--live={overlay}" for overlay in live_overlays()]
     return runtime_main(
         [
+            *live,
             "--endpoint",
             target.stack.endpoint,
             "--region",
@@ -651,7 +677,7 @@ def runtime(argv: Sequence[str]) -> int:
             str(directory / "logs"),
             "--state-file",
             str(directory / "runtime.json"),
-            *argv,
+            *rest,
         ]
     )
 

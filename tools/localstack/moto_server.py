@@ -94,12 +94,18 @@ def keep_state_across_restarts() -> None:
         snapshot.restore(directory)
     import moto.server
 
+    def save(reason: str) -> None:
+        try:
+            snapshot.save(directory, reason)
+        except Exception as error:  # the server goes on serving: only the snapshot is missing
+            snapshot.failed(directory, reason, error)
+
     def on_signal(number: int, _frame: Any) -> None:
         if number == signal.SIGUSR1:
-            snapshot.save(directory, "requested")
+            save("requested")
             return
         if number == signal.SIGTERM:
-            snapshot.save(directory, "stopped")
+            save("stopped")
         sys.exit(0)  # what moto's own handler does: the server shuts down
 
     # moto's main() installs its handler for SIGINT and SIGTERM by this module-level name.

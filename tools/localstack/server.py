@@ -35,7 +35,18 @@ STOP_TIMEOUT = 30.0  # the server writes its snapshot before it exits
 SERVER_MODULE = "tools.localstack.moto_server"
 
 
-def _free_port() -> int:
+def _free_port(preferred: int | None = None) -> int:
+    """``preferred`` if nothing listens there, else any free loopback port."""
+    if preferred:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            # as the server binds (werkzeug sets it): connections of the last run in TIME_WAIT
+            # do not keep the port from it
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(("127.0.0.1", preferred))
+                return preferred
+            except OSError:
+                pass
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -44,14 +55,21 @@ def _free_port() -> int:
 def start(
     directory: Path, region: str = DEFAULT_REGION, *, restore: bool = True
 ) -> tuple[Stack, dict[str, Any] | None]:
-    """Start the server on a free loopback port for ``directory``; record it in moto.json.
+    """Start the server on a loopback port for ``directory`` (the recorded one if it is free);
+    record it in moto.json.
 
     With ``restore`` and a snapshot in the folder, the server loads it before it serves
     anything; the second value is what it reported about that (None: nothing to restore).
     """
     directory = directory.resolve()
     directory.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
+    # The endpoint stays the same across a restart when it can (shells that exported
+    # AWS_ENDPOINT_URL, a runtime still running, a fault proxy in front of it).
+    try:
+        previous = read_stack(directory)
+    except ValueError:
+        previous = None
+    port = _free_port(previous.port if previous is not None else None)
     log_path = directory / "moto.log"
     environment = dict(os.environ)
     environment["PYTHONPATH"] = os.pathsep.join(

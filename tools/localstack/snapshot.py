@@ -21,6 +21,7 @@ empty; ``make up`` then applies everything from nothing.
 
 from __future__ import annotations
 
+import copy
 import copyreg
 import io
 import json
@@ -29,6 +30,7 @@ import os
 import pickle
 import threading
 import time
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +63,35 @@ def _register_reducers() -> None:
     copyreg.pickle(threading.Condition, lambda _condition: (threading.Condition, ()))
 
 
+class FreshCopy:
+    """A picklable stand-in for a ``defaultdict`` factory that is a lambda or a local function
+    (moto has ``defaultdict(lambda: defaultdict(dict))``): it returns a copy of what the original
+    factory returned when the snapshot was taken (an empty container, in moto's backends)."""
+
+    def __init__(self, template: Any) -> None:
+        self.template = template
+
+    def __call__(self) -> Any:
+        return copy.deepcopy(self.template)
+
+
+def _by_reference(function: Any) -> bool:
+    qualname = getattr(function, "__qualname__", "")
+    return "<lambda>" not in qualname and "<locals>" not in qualname
+
+
+class _Pickler(pickle.Pickler):
+    def reducer_override(self, obj: Any) -> Any:
+        if (
+            type(obj) is defaultdict
+            and obj.default_factory is not None
+            and not _by_reference(obj.default_factory)
+        ):
+            factory = FreshCopy(obj.default_factory())
+            return (defaultdict, (factory,), None, None, iter(obj.items()))
+        return NotImplemented
+
+
 def _backends() -> dict[str, dict[str, dict[str, Any]]]:
     """service name -> account -> region -> backend, for every service in use."""
     from moto.core.base_backend import BackendDict
@@ -84,10 +115,8 @@ def save(directory: Path, reason: str, attempts: int = 5) -> dict[str, Any]:
             try:
                 state = _backends()
                 buffer = io.BytesIO()
-                pickle.dump(
-                    {"format": FORMAT, "moto": _moto_version(), "backends": state},
-                    buffer,
-                    protocol=pickle.HIGHEST_PROTOCOL,
+                _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(
+                    {"format": FORMAT, "moto": _moto_version(), "backends": state}
                 )
                 break
             except RuntimeError:  # a request changed a dict while it was read: read again
@@ -111,6 +140,20 @@ def save(directory: Path, reason: str, attempts: int = 5) -> dict[str, Any]:
         "snapshot saved (%s): %d bytes in %.2f s", reason, report["bytes"], report["seconds"]
     )
     return report
+
+
+def failed(directory: Path, reason: str, error: BaseException) -> None:
+    """Record that a save failed (the starter reads saved.json and reports it)."""
+    log.exception("snapshot not saved (%s)", reason)
+    # An older snapshot must not stand for the state of now: none is better than a wrong one.
+    (directory / FILE).unlink(missing_ok=True)
+    report = {
+        "saved_at": time.time(),
+        "reason": reason,
+        "error": f"{type(error).__name__}: {error}",
+    }
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / SAVED).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
 
 
 def restore(directory: Path) -> dict[str, Any] | None:

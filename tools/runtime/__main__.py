@@ -24,6 +24,7 @@ from tools.runtime import http
 from tools.runtime.artifacts import DEFAULT_ARTIFACT_DIRS
 from tools.runtime.interpreter import InterpreterError
 from tools.runtime.jwt import LocalIssuer
+from tools.runtime.live import Overlay
 from tools.runtime.runtime import DEFAULT_CONCURRENCY, LocalRuntime, RuntimeOptions, run
 
 DEFAULT_HOME = Path(tempfile.gettempdir()) / "media-local-runtime"
@@ -77,12 +78,25 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "a free port if taken)",
     )
     parser.add_argument("--no-http", dest="http", action="store_const", const=None)
+    parser.add_argument(
+        "--live",
+        action="append",
+        default=[],
+        metavar="SOURCE=TARGET",
+        help="live code: lay the source folder SOURCE over TARGET (a package folder of the "
+        "artifact, e.g. ingest or media_shared) and pick up its changes with the next "
+        "invocation (repeatable; make runtime passes every service's package and shared/)",
+    )
     args = parser.parse_args(argv)
     if args.concurrency < 1:
         parser.error("--concurrency must be at least 1")
     if args.refresh <= 0:
         parser.error("--refresh must be positive")
     args.region = args.region or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    try:
+        args.live = tuple(Overlay.parse(text) for text in args.live)
+    except ValueError as error:
+        parser.error(f"--live {error}")
     return args
 
 
@@ -102,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         default_concurrency=args.concurrency,
         functions=tuple(args.function),
         echo_function_logs=args.echo_logs,
+        live=args.live,
     )
     stop = threading.Event()
     signals = {"count": 0}

@@ -516,7 +516,11 @@ class HttpGateway:
             return list(self._routes)
 
     def _pool(self, function: Function) -> tuple[FunctionPool, threading.BoundedSemaphore]:
-        configuration = json.dumps(function.environment, sort_keys=True) + function.code_sha256
+        configuration = (
+            json.dumps(function.environment, sort_keys=True)
+            + function.code_sha256
+            + str(self.runtime.code_version(function))
+        )
         key = f"{function.arn}#{hashlib.sha256(configuration.encode()).hexdigest()[:16]}"
         with self._pools_lock:
             if key in self._pools:
