@@ -30,6 +30,7 @@ import os
 import pickle
 import threading
 import time
+import weakref
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,35 @@ def _register_reducers() -> None:
     copyreg.pickle(threading.Condition, lambda _condition: (threading.Condition, ()))
 
 
+def _private_key(der: bytes) -> Any:
+    from cryptography.hazmat.primitives.serialization import load_der_private_key
+
+    return load_der_private_key(der, password=None)
+
+
+def _public_key(der: bytes) -> Any:
+    from cryptography.hazmat.primitives.serialization import load_der_public_key
+
+    return load_der_public_key(der)
+
+
+def _reduce_key(key: Any) -> Any:
+    """cryptography's keys (moto's KMS, ACM) as DER bytes, loaded back the same."""
+    from cryptography.hazmat.primitives import serialization
+
+    if hasattr(key, "private_bytes"):
+        der = key.private_bytes(
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        return (_private_key, (der,))
+    der = key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return (_public_key, (der,))
+
+
 class FreshCopy:
     """A picklable stand-in for a ``defaultdict`` factory that is a lambda or a local function
     (moto has ``defaultdict(lambda: defaultdict(dict))``): it returns a copy of what the original
@@ -82,6 +112,14 @@ def _by_reference(function: Any) -> bool:
 
 class _Pickler(pickle.Pickler):
     def reducer_override(self, obj: Any) -> Any:
+        if type(obj) is weakref.WeakValueDictionary:
+            # moto's Lambda index by ARN: its values are held (and pickled) elsewhere too
+            return (weakref.WeakValueDictionary, (), None, None, iter(list(obj.items())))
+        module = type(obj).__module__
+        if module.startswith("cryptography.") and (
+            hasattr(obj, "private_bytes") or hasattr(obj, "public_bytes")
+        ):
+            return _reduce_key(obj)
         if (
             type(obj) is defaultdict
             and obj.default_factory is not None
@@ -142,9 +180,36 @@ def save(directory: Path, reason: str, attempts: int = 5) -> dict[str, Any]:
     return report
 
 
+def unpicklable(limit: int = 20) -> list[str]:
+    """Where the objects are that cannot be saved: service/account/region/attribute[/key]."""
+    found: list[str] = []
+    for service, accounts in _backends().items():
+        for account, regions in accounts.items():
+            for region, backend in regions.items():
+                for name, value in vars(backend).items():
+                    items = value.items() if isinstance(value, dict) else [("", value)]
+                    for key, item in list(items)[:50]:
+                        try:
+                            _Pickler(io.BytesIO(), protocol=pickle.HIGHEST_PROTOCOL).dump(item)
+                        except Exception as error:  # what cannot be pickled, and why
+                            where = f"{service}/{account}/{region}/{name}" + (
+                                f"[{key!r}]" if key else ""
+                            )
+                            found.append(f"{where}: {type(error).__name__}: {error}")
+                            break
+                    if len(found) >= limit:
+                        return found
+    return found
+
+
 def failed(directory: Path, reason: str, error: BaseException) -> None:
     """Record that a save failed (the starter reads saved.json and reports it)."""
     log.exception("snapshot not saved (%s)", reason)
+    try:
+        for problem in unpicklable():
+            log.warning("snapshot: cannot save %s", problem)
+    except Exception:
+        log.exception("snapshot: could not look for what cannot be saved")
     # An older snapshot must not stand for the state of now: none is better than a wrong one.
     (directory / FILE).unlink(missing_ok=True)
     report = {
