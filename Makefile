@@ -29,6 +29,12 @@ $(CHECKOV_VENV)/.installed: requirements/checkov.txt
 	touch $@
 
 setup: $(BIN)/.installed $(CHECKOV_VENV)/.installed ## Create the virtualenv and install everything pinned
+	@# exiftool: the reference reader the metadata-extractor's tests compare with (Debian package)
+	@command -v exiftool >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "setup: installing libimage-exiftool-perl (Debian) for the exiftool-reference tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libimage-exiftool-perl >/dev/null; \
+	  else echo "setup: exiftool missing (apt-get install libimage-exiftool-perl): its reference tests will skip"; fi; }
 
 test: setup ## Run the whole suite: unit, contract, infrastructure, end to end
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -108,7 +114,7 @@ BENCH ?= all
 BENCH_REPS ?=
 BENCH_E2E_N ?=
 
-bench: setup ## Benchmarks vs peers and floors, stored in bench/results.*: [BENCH=thumbs,metadata,cold,up,e2e] [BENCH_REPS=7] [BENCH_E2E_N=100]
+bench: setup ## Benchmarks vs peers and floors, stored in bench/results.*: [BENCH=thumbs,metadata,cold,moto,up,e2e] [BENCH_REPS=7] [BENCH_E2E_N=100]
 	@$(BIN)/python -c "import pyvips" 2>/dev/null || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && ! dpkg -s libvips42 >/dev/null 2>&1; then \
 	    echo "bench: installing libvips42 (Debian) for the libvips peer"; \

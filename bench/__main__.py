@@ -1,6 +1,6 @@
 """``python -m bench [SECTION ...]``: run the benchmarks, print the table, store the results.
 
-Sections: thumbs, metadata, cold, up, e2e (default: all, in that order). ``make bench`` passes
+Sections: thumbs, metadata, cold, moto, up, e2e (default: all, in that order). ``make bench`` passes
 ``BENCH`` (comma or space separated), ``BENCH_REPS`` and ``BENCH_E2E_N`` through.
 """
 
@@ -35,6 +35,10 @@ def _runner(section: str) -> Callable[[Context], list[Row]]:
         from bench import coldstart
 
         return coldstart.run
+    if section == "moto":
+        from bench import motoserver
+
+        return motoserver.run
     if section == "e2e":
         from bench import e2e
 

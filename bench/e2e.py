@@ -145,22 +145,76 @@ def arrivals(target: Any) -> Iterator[Arrivals]:
             thread.join(timeout=15)
 
 
-def wait_for(found: Arrivals, assets: set[str], timeout: float, ctx: Context) -> None:
+STALL_SECONDS = float(os.environ.get("BENCH_E2E_STALL", "60"))
+
+
+class Unfinished(RuntimeError):
+    """Uploads that will not be AssetIndexed: the pipeline is idle and they are still missing."""
+
+
+def unfinished_report(target: Any, found: Arrivals, assets: set[str], since: float) -> str:
+    """What each missing upload lacks, in ``mediactl reconcile``'s words, and the tail's view."""
+    from datetime import UTC, datetime
+
+    from tools.cli.reconcile import State, reconcile, render
+
+    with found.lock:
+        missing = sorted(assets - found.seen.keys())
+    report = reconcile(target, datetime.fromtimestamp(since - 1, UTC), expected=missing)
+    lines = [f"{len(missing)} of {len(assets)} upload(s) never AssetIndexed:"]
+    for asset in missing:
+        account = report.account(asset)
+        if account is None:
+            lines.append(f"  {asset}: not found by reconcile")
+        elif account.state == State.INDEXED:
+            lines.append(
+                f"  {asset}: indexed and its AssetIndexed published, but the tail never "
+                "received it (an event lost between PutEvents and the subscriber)"
+            )
+        else:
+            lines.append(f"  {asset}: {account.state.value}: {account.reason}")
+    lines.append("mediactl reconcile's view of the window:")
+    lines += [f"  {line}" for line in render(report)]
+    return "\n".join(lines)
+
+
+def wait_for(
+    found: Arrivals, assets: set[str], timeout: float, ctx: Context, target: Any = None
+) -> None:
+    """Until every asset's AssetIndexed arrived. Fails at once, naming what is missing, when
+    nothing arrived for STALL_SECONDS while every service queue is empty (nothing will come),
+    and at ``timeout`` in any case."""
+    from tools.cli.services import backlog
+
     began = time.monotonic()
-    last = -1
+    since = time.time()
+    last, last_change = -1, began
     while True:
         if found.error is not None:
             raise RuntimeError(f"the AssetIndexed tail failed: {found.error}")
         done = found.count(assets)
         if done >= len(assets):
             return
-        elapsed = time.monotonic() - began
-        if done != last and (done == 0 or done % max(1, len(assets) // 5) == 0):
-            ctx.say(f"    [{elapsed:5.0f} s] {done}/{len(assets)} AssetIndexed")
-            last = done
+        now = time.monotonic()
+        elapsed = now - began
+        if done != last:
+            if done == 0 or done % max(1, len(assets) // 5) == 0:
+                ctx.say(f"    [{elapsed:5.0f} s] {done}/{len(assets)} AssetIndexed")
+            last, last_change = done, now
+        stalled = now - last_change > STALL_SECONDS
+        if (
+            target is not None
+            and (stalled or elapsed > timeout)
+            and not any(backlog(target).values())
+        ):
+            raise Unfinished(
+                f"the pipeline is idle after {elapsed:.0f} s with uploads unfinished; "
+                + unfinished_report(target, found, assets, since)
+            )
         if elapsed > timeout:
             raise RuntimeError(
                 f"only {done}/{len(assets)} uploads were AssetIndexed after {timeout:.0f} s"
+                + (f"; {unfinished_report(target, found, assets, since)}" if target else "")
             )
         time.sleep(0.2)
 
@@ -234,7 +288,7 @@ def run(ctx: Context) -> list[Row]:
             ctx.say(f"  warm-up: {WARMUP} uploads")
             warm_offset = log.stat().st_size
             warm = upload(target, files[:WARMUP], prefix=f"bench/{stamp}/warmup/")
-            wait_for(found, {u.asset_id for u in warm}, ctx.e2e_timeout, ctx)
+            wait_for(found, {u.asset_id for u in warm}, ctx.e2e_timeout, ctx, target)
             warm_work = runtime_work(log, warm_offset)
 
             ctx.say(f"  {ctx.e2e_count} uploads of 2 MP photos")
@@ -244,7 +298,7 @@ def run(ctx: Context) -> list[Row]:
             uploads = upload(target, files[WARMUP:], prefix=f"bench/{stamp}/run/")
             uploaded = time.time()
             assets = {u.asset_id for u in uploads}
-            wait_for(found, assets, ctx.e2e_timeout, ctx)
+            wait_for(found, assets, ctx.e2e_timeout, ctx, target)
             finished = max(found.seen[a] for a in assets)
             after = CpuSample.take(runtime_pid, stack.pid)
             time.sleep(1.0)  # the last lines of the runtime's log

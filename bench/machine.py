@@ -103,6 +103,25 @@ class ChildError(RuntimeError):
     """A measured child process failed."""
 
 
+def own_peak_rss_mb() -> float | None:
+    """This process's peak resident set (Linux ``VmHWM``), in MB; None where /proc has none.
+
+    Not the parent's ``wait4`` ``ru_maxrss``: Linux carries the high-water mark of the address
+    space a child had before ``exec`` (the copy of its parent's) into the child's ``ru_maxrss``,
+    so every child of a large parent reports at least the parent's size (the bench process holds
+    the corpus: every method read the same 541.6 MB). ``VmHWM`` belongs to the address space
+    ``exec`` created, so it is the child's own.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
 def run_child(
     command: Sequence[str],
     *,

@@ -149,7 +149,7 @@ def _md_escape(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-SECTION_ORDER = ("thumbs", "metadata", "cold", "up", "e2e")
+SECTION_ORDER = ("thumbs", "metadata", "cold", "moto", "up", "e2e")
 
 
 def ordered(rows: Iterable[Row]) -> list[Row]:

@@ -37,7 +37,7 @@ from typing import Any
 
 from bench import corpus
 from bench.context import Context
-from bench.machine import run_child
+from bench.machine import own_peak_rss_mb, run_child
 from bench.report import Row
 
 SIZES: tuple[int, ...] = (256, 512, 1024)
@@ -204,7 +204,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("file", type=Path)
     parser.add_argument("--reps", type=int, default=5)
     args = parser.parse_args(argv)
-    print(json.dumps(child(args.method, args.file, args.reps)))
+    result = child(args.method, args.file, args.reps)
+    result["peak_rss_mb"] = own_peak_rss_mb()
+    print(json.dumps(result))
     return 0
 
 
@@ -238,11 +240,13 @@ def run(ctx: Context) -> list[Row]:
                 [sys.executable, "-m", "bench.thumbs", method, str(path), "--reps", str(ctx.reps)]
             )
             result = done.json()
-            result["max_rss_mb"] = round(done.max_rss_mb, 1)
+            # The child's own peak (VmHWM), not wait4's, which includes this parent's size.
+            own = result.get("peak_rss_mb")
+            result["max_rss_mb"] = round(own if own is not None else done.max_rss_mb, 1)
             measured[method] = result
             ctx.say(
                 f"  thumbs {picture.name:<15} {method:<8} median {result['median_ms']:7.1f} ms  "
-                f"peak RSS {done.max_rss_mb:6.1f} MB  {result['bytes']:>7} bytes"
+                f"peak RSS {result['max_rss_mb']:6.1f} MB  {result['bytes']:>7} bytes"
             )
         ctx.details.setdefault("thumbs", {})[picture.name] = measured
         rows += _rows(picture.name, measured, vips_missing)

@@ -191,7 +191,7 @@
   // --- the gallery -------------------------------------------------------------------------
 
   function smallest(thumbnails) {
-    return (thumbnails || []).slice().sort((a, b) => a.size - b.size)[0] || null;
+    return Renditions.usable(thumbnails).slice().sort((a, b) => a.size - b.size)[0] || null;
   }
 
   function describe(asset) {
@@ -220,12 +220,14 @@
     const item = $("asset-template").content.firstElementChild.cloneNode(true);
     item.dataset.assetId = asset.asset_id;
     const img = item.querySelector("img");
-    const thumbs = (asset.thumbnails || []).slice().sort((a, b) => a.size - b.size);
+    const thumbs = Renditions.usable(asset.thumbnails).slice().sort((a, b) => a.size - b.size);
     const grid = thumbs.find((t) => t.size >= 256) || thumbs[0];
     if (grid) {
       img.src = grid.url;
       img.srcset = thumbs.map((t) => `${t.url} ${t.width}w`).join(", ");
       img.sizes = "(max-width: 50rem) 50vw, 16rem";
+      Renditions.offerAvif(img, asset.thumbnails); // AVIF where made and decodable
+      BlurHash.behind(img, asset.blurhash); // the placeholder while it loads
     }
     img.alt = asset.filename || asset.asset_id;
     item.querySelector(".asset-name").textContent = asset.filename || asset.asset_id;

@@ -13,6 +13,7 @@ from media_shared.exceptions import (
     PublishError,
     UnexpectedBucketError,
     UnknownSchemaError,
+    UnsupportedImageError,
 )
 from media_shared.ids import asset_id, stable_event_id
 from media_shared.publisher import EventPublisher
@@ -38,6 +39,7 @@ __all__ = [
     "SchemaCatalog",
     "UnexpectedBucketError",
     "UnknownSchemaError",
+    "UnsupportedImageError",
     "asset_id",
     "build_event",
     "derived_event",

@@ -13,6 +13,10 @@ class MediaPipelineError(Exception):
     """Base class of every error the project raises on purpose."""
 
 
+class TransientError(MediaPipelineError):
+    """Retrying may help (a read that failed midway): never classified as a broken file."""
+
+
 class ConfigurationError(MediaPipelineError):
     """A required setting is missing or malformed (raised at cold start)."""
 
@@ -75,6 +79,12 @@ class CorruptImageError(PermanentError):
     """The file is not an image Pillow can read, or its data breaks before what is needed of it."""
 
     reason = "corrupt"
+
+
+class UnsupportedImageError(PermanentError):
+    """The file is not in one of the formats the pipeline accepts, or a variant it cannot decode."""
+
+    reason = "unsupported_type"
 
 
 class DecompressionBombError(PermanentError):

@@ -151,6 +151,7 @@ class AssetRecord:
     camera_make: str | None = None
     camera_model: str | None = None
     taken_at: str | None = None
+    blurhash: str | None = None
     original: dict[str, Any] | None = None
     thumbnails: list[dict[str, Any]] = field(default_factory=list)
     reason: str | None = None
@@ -170,6 +171,7 @@ class AssetRecord:
             camera_make=values.get("camera_make"),
             camera_model=values.get("camera_model"),
             taken_at=values.get(TAKEN_AT),
+            blurhash=values.get("blurhash"),
             original=values.get("original"),
             thumbnails=list(
                 ((values.get("thumbnails") or {}).get("data") or {}).get("renditions") or []

@@ -29,11 +29,13 @@ def schemas(tmp_path: Path) -> Path:
     return copied
 
 
-def _edit(root: Path, name: str, change: Any, *, version: str = "1.1") -> None:
+def _edit(root: Path, name: str, change: Any, *, version: str | None = None) -> None:
+    """Change a schema and set its version (default: the next minor of its current one)."""
     path = root / "events" / name / "v1.json"
     document = json.loads(path.read_text(encoding="utf-8"))
+    major, minor = str(document["x-version"]).split(".")
     change(document)
-    document["x-version"] = version
+    document["x-version"] = version or f"{major}.{int(minor) + 1}"
     path.write_text(json.dumps(document, indent=2), encoding="utf-8")
 
 
@@ -125,7 +127,7 @@ def test_changing_a_schema_without_bumping_its_version_fails(schemas: Path) -> N
         schemas,
         "AssetIngested",
         lambda d: _data(d)["properties"].update(camera_serial={"type": "string"}),
-        version="1.0",
+        version=SchemaCatalog(schemas).latest("AssetIngested").version,
     )
 
     assert any(

@@ -137,6 +137,24 @@ def test_image_services_carry_pillow_built_for_lambda_not_the_host(
     assert int.from_bytes(header[18:20], "little") == ELF_MACHINE[artifact.architecture]
 
 
+@pytest.mark.parametrize("service", IMAGE_SERVICES)
+def test_image_services_carry_the_heif_decoder_built_for_lambda_and_no_gpl_encoder(
+    service: str, artifacts: dict[str, Artifact]
+) -> None:
+    # pi-heif (libheif + libde265, LGPL), never pillow-heif's wheel with x265 (GPL) in it
+    artifact = artifacts[service]
+    machine = ARCHITECTURES[artifact.architecture]
+    core = f"_pi_heif.cpython-312-{machine}-linux-gnu.so"
+    names = names_in(artifact)
+    assert core in names, "CPython 3.12 manylinux build of pi-heif"
+    assert any(n.startswith("pi_heif.libs/libheif") for n in names)
+    assert not [n for n in names if "x265" in n or n.startswith("pillow_heif")]
+    with zipfile.ZipFile(artifact.path) as archive:
+        header = archive.read(core)[:20]
+    assert header[:4] == b"\x7fELF"
+    assert int.from_bytes(header[18:20], "little") == ELF_MACHINE[artifact.architecture]
+
+
 def test_the_indexer_does_not_carry_pillow(artifacts: dict[str, Artifact]) -> None:
     assert not [n for n in names_in(artifacts["indexer"]) if n.startswith("PIL/")]
 

@@ -19,7 +19,9 @@ Expected states, and why:
   and PNG, a JPEG with a garbled header, a PNG with corrupt compressed data ``corrupt``; a PNG
   declaring 40000x40000 pixels ``decompression_bomb``; one byte over 50 MiB ``too_large``;
 * unusual but valid images are indexed: CMYK JPEG, 16-bit grey and 16-bit colour PNG, animated
-  GIF and WebP, TIFF;
+  GIF and WebP, TIFF, and phones' HEIC and AVIF (sideways, orientation 6: indexed upright, with a
+  BlurHash placeholder); a truncated HEIC is ``corrupt``, HEIC and AVIF declaring 40000x40000 and
+  a PNG whose text chunk inflates to 64 MB are ``decompression_bomb``;
 * odd keys (spaces, ``+``, a literal ``%20``, unicode, a deep prefix) are indexed under exactly
   the key uploaded.
 """
@@ -70,6 +72,12 @@ def _flip(data: bytes, start: int, count: int) -> bytes:
     return bytes(garbled)
 
 
+def _phone(kind: str, seed: int) -> bytes:
+    """A camera's HEIC or AVIF, stored sideways with orientation 6 as phones write it."""
+    write = images.heic if kind == "heic" else images.avif
+    return write(320, 240, seed=seed, exif=images.camera_exif(orientation=6))
+
+
 def cases() -> list[Case]:
     photo = images.jpeg(320, 240, seed=61)
     picture = images.png(320, 240, seed=62)
@@ -103,6 +111,33 @@ def cases() -> list[Case]:
             "too_large",
         ),
         Case("text.jpg", images.text_file(), "image/jpeg", "rejected", "unsupported_type"),
+        # phones' formats, and their broken and hostile variants: the same reasons as the others
+        Case("IMG_0001.HEIC", _phone("heic", 73), "image/heic", "indexed", format="heic"),
+        Case("photo.avif", _phone("avif", 74), "image/avif", "indexed", format="avif"),
+        Case(
+            "truncated.heic",
+            images.truncated(images.heic(320, 240, seed=75)),
+            "image/heic",
+            "rejected",
+            "corrupt",
+        ),
+        Case(
+            "bomb.heic",
+            images.declaring(images.heic(64, 64, seed=76), 40_000, 40_000),
+            "image/heic",
+            "rejected",
+            "decompression_bomb",
+        ),
+        Case(
+            "bomb.avif",
+            images.declaring(images.avif(64, 64, seed=77), 40_000, 40_000),
+            "image/avif",
+            "rejected",
+            "decompression_bomb",
+        ),
+        Case(
+            "text-bomb.png", images.png_text_bomb(), "image/png", "rejected", "decompression_bomb"
+        ),
         Case("png-named.jpg", images.png(320, 240, seed=64), "image/jpeg", "indexed", format="png"),
         Case("zip-appended.jpg", photo + _zip(), "image/jpeg", "indexed", format="jpeg"),
         Case(
@@ -316,3 +351,15 @@ def test_reconciliation_accounts_for_every_one_of_them(
     for name, done in puts.items():
         assert states.get(done.asset_id) in (State.INDEXED, State.REJECTED), name
     assert report.exact, report.unaccounted
+
+
+def test_phone_formats_are_indexed_upright_with_a_placeholder(outcome: Outcome) -> None:
+    # given a HEIC and an AVIF stored 320x240 with orientation 6
+    for name in ("IMG_0001.HEIC", "photo.avif"):
+        record = outcome.records[outcome.puts[name].asset_id]
+        # then the record is as displayed, has thumbnails, and a BlurHash to show meanwhile
+        assert (record.width, record.height) == (240, 320), name
+        assert record.thumbnails, name
+        largest = max(record.thumbnails, key=lambda t: t["size"])
+        assert largest["height"] > largest["width"], name
+        assert record.blurhash, name

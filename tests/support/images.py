@@ -41,21 +41,29 @@ __all__ = [
     "UNDEFINED",
     "Tag",
     "animated",
+    "avif",
     "camera_exif",
     "corner_marker",
+    "declaring",
     "decompression_bomb_png",
     "encode",
     "exif_block",
+    "heic",
     "icc_profile",
     "jpeg",
     "mpo",
     "photo",
     "png",
+    "png_oriented",
+    "png_text_bomb",
     "srgb_profile",
     "text_file",
+    "textured_photo",
     "tiff",
+    "truncated",
     "truncated_jpeg",
     "webp",
+    "xmp_packet",
 ]
 
 Colour = tuple[int, int, int]
@@ -110,6 +118,58 @@ def photo(width: int = 640, height: int = 480, *, seed: int = 0) -> Image.Image:
     if width < 1 or height < 1:
         raise ValueError(f"size must be positive, got {width}x{height}")
     return Image.frombytes("RGB", (width, height), _photo_bytes(width, height, seed))
+
+
+@lru_cache(maxsize=4)
+def _textured_bytes(width: int, height: int, seed: int) -> bytes:
+    rng = random.Random(seed)
+    picture = photo(width, height, seed=seed)
+    # Texture at every scale with a 1/f-like spectrum (foliage, fabric, skin, stone): random
+    # fields at 1/64 .. 1/2 of the size, smoothly enlarged, each half the amplitude of the last.
+    # Blended finest first, each coarser field weighing as much as all finer ones together.
+    texture: Image.Image | None = None
+    for level in (2, 4, 8, 16, 64):
+        small = (max(2, width // level), max(2, height // level))
+        layer = Image.frombytes("L", small, rng.randbytes(small[0] * small[1]))
+        layer = layer.resize((width, height), Image.Resampling.BICUBIC)
+        texture = layer if texture is None else Image.blend(texture, layer, 0.5)
+    assert texture is not None
+    texture = texture.point(lambda value: 128 + (value - 128) * 0.6)
+    shade = Image.merge("RGB", (texture, texture, texture))
+    picture = ImageChops.add(picture, shade, 1.0, -128)
+    # Sharp edges and thin lines (branches, window frames, text), never blurred.
+    draw = ImageDraw.Draw(picture)
+    for _ in range(60):
+        x0, y0 = rng.randrange(width), rng.randrange(height)
+        x1 = x0 + rng.randrange(-width // 3, width // 3)
+        y1 = y0 + rng.randrange(-height // 3, height // 3)
+        colour = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
+        draw.line((x0, y0, x1, y1), fill=colour, width=rng.randrange(1, max(2, width // 400)))
+    for _ in range(12):
+        points = [(rng.randrange(width), rng.randrange(height)) for _ in range(4)]
+        draw.polygon(points, outline=(rng.randrange(256),) * 3)
+    # Sensor grain at full resolution: luminance +-10 and a little chroma noise (+-4) per channel.
+    grain = Image.frombytes("L", (width, height), rng.randbytes(width * height))
+    grain = grain.point([value * 20 // 255 for value in range(256)])
+    picture = ImageChops.add(picture, Image.merge("RGB", (grain, grain, grain)), 1.0, -10)
+    chroma = [
+        Image.frombytes("L", (width, height), rng.randbytes(width * height)).point(
+            [value * 8 // 255 for value in range(256)]
+        )
+        for _ in range(3)
+    ]
+    picture = ImageChops.add(picture, Image.merge("RGB", chroma), 1.0, -4)
+    return picture.tobytes()
+
+
+def textured_photo(width: int = 640, height: int = 480, *, seed: int = 0) -> Image.Image:
+    """A picture with the statistics of a photograph: :func:`photo` plus texture at every scale
+    (a 1/f-like spectrum), hard edges and thin lines, and full-resolution sensor grain (luminance
+    and chroma). Encoders and decoders work on it as hard as on a camera's file. Deterministic.
+    """
+    if width < 1 or height < 1:
+        raise ValueError(f"size must be positive, got {width}x{height}")
+    return Image.frombytes("RGB", (width, height), _textured_bytes(width, height, seed))
 
 
 def corner_marker(
@@ -170,6 +230,7 @@ TAGS: dict[str, tuple[str, int]] = {
     "DateTimeOriginal": (_EXIF, 0x9003),
     "OffsetTimeOriginal": (_EXIF, 0x9011),
     "FocalLength": (_EXIF, 0x920A),
+    "ColorSpace": (_EXIF, 0xA001),
     "LensModel": (_EXIF, 0xA434),
     "GPSVersionID": (_GPS, 0x0000),
     "GPSLatitudeRef": (_GPS, 0x0001),
@@ -605,6 +666,149 @@ def decompression_bomb_png(width: int = 40_000, height: int = 40_000) -> bytes:
         + _png_chunk(b"IDAT", data)
         + _png_chunk(b"IEND", b"")
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Phones' formats: HEIC (HEVC in HEIF) and AVIF (AV1 in HEIF)
+# --------------------------------------------------------------------------------------------
+
+
+def heic(
+    width: int = 640,
+    height: int = 480,
+    *,
+    seed: int = 0,
+    quality: int = 80,
+    exif: bytes | None = None,
+    icc_profile: bytes | None = None,
+    image: Image.Image | None = None,
+) -> bytes:
+    """A HEIC of :func:`photo` (or ``image``), as an iPhone writes one.
+
+    Encoded by pillow-heif (x265; a test dependency only, never in a Lambda). As on a phone, an
+    EXIF orientation becomes the file's ``irot``/``imir`` transforms (which decoders apply) and
+    the EXIF copy keeps the value; the pixels are stored as the sensor saw them.
+    """
+    import pillow_heif
+
+    picture = (image if image is not None else photo(width, height, seed=seed)).convert("RGB")
+    heif = pillow_heif.from_pillow(picture)
+    params: dict[str, Any] = {"quality": quality}
+    if exif is not None:
+        params["exif"] = exif
+    if icc_profile is not None:
+        params["icc_profile"] = icc_profile
+    buffer = io.BytesIO()
+    heif.save(buffer, **params)
+    return buffer.getvalue()
+
+
+def avif(
+    width: int = 640,
+    height: int = 480,
+    *,
+    seed: int = 0,
+    quality: int = 70,
+    exif: bytes | None = None,
+    icc_profile: bytes | None = None,
+    image: Image.Image | None = None,
+) -> bytes:
+    """An AVIF of :func:`photo` (or ``image``), encoded by Pillow's own plugin (libavif).
+
+    An EXIF orientation is written as ``irot``/``imir`` too; Pillow reads it back as the EXIF
+    Orientation and leaves the pixels as stored, as it does for JPEG.
+    """
+    picture = (image if image is not None else photo(width, height, seed=seed)).convert("RGB")
+    return encode(picture, "AVIF", quality=quality, speed=8, **_metadata(exif, icc_profile))
+
+
+def declaring(data: bytes, width: int, height: int) -> bytes:
+    """A HEIF-family file (HEIC, AVIF) whose ``ispe`` boxes declare ``width`` x ``height``.
+
+    The coded pixels stay small: a decoder that trusted the header would allocate the canvas.
+    """
+    patched = bytearray(data)
+    start = 0
+    found = 0
+    while (index := patched.find(b"ispe", start)) >= 0:
+        struct.pack_into(">LL", patched, index + 8, width, height)
+        start = index + 4
+        found += 1
+    if not found:
+        raise ValueError("no ispe box to patch")
+    return bytes(patched)
+
+
+def truncated(data: bytes, keep: float = 0.5) -> bytes:
+    """``data`` cut after ``keep`` of its bytes."""
+    return data[: max(2, int(len(data) * keep))]
+
+
+def _orientation_exif(orientation: int) -> bytes:
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    return exif.tobytes()
+
+
+def xmp_packet(orientation: int) -> bytes:
+    """An XMP packet carrying only ``tiff:Orientation``, as editors write it."""
+    return (
+        b'<?xpacket begin="\xef\xbb\xbf" id="W5M0MpCehiHzreSzNTczkc9d"?>'
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+        b'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        b'<rdf:Description rdf:about="" xmlns:tiff="http://ns.adobe.com/tiff/1.0/" '
+        b'tiff:Orientation="' + str(orientation).encode() + b'"/>'
+        b'</rdf:RDF></x:xmpmeta><?xpacket end="w"?>'
+    )
+
+
+def png_oriented(
+    orientation: int,
+    *,
+    where: str,
+    width: int = 64,
+    height: int = 32,
+    seed: int = 0,
+    image: Image.Image | None = None,
+) -> bytes:
+    """A PNG (of :func:`photo`, or ``image``) whose orientation lives ``where``.
+
+    "early-exif" (eXIf before the pixels), "late-exif" (eXIf after them, as some converters
+    write it), "raw-profile" (ImageMagick's "Raw profile type exif" zTXt) or "xmp" (an iTXt
+    "XML:com.adobe.xmp" with tiff:Orientation).
+    """
+    body = png(width, height, seed=seed, image=image)
+    exif = _orientation_exif(orientation)
+    if where == "early-exif":
+        chunk = _png_chunk(b"eXIf", exif)
+        at = 8 + 25
+    elif where == "late-exif":
+        chunk = _png_chunk(b"eXIf", exif)
+        at = len(body) - 12  # before IEND
+    elif where == "raw-profile":
+        payload = b"Exif\0\0" + exif
+        hexed = payload.hex()
+        lines = "\n".join(hexed[i : i + 72] for i in range(0, len(hexed), 72))
+        text = f"\nexif\n{len(payload):8d}\n{lines}\n".encode()
+        chunk = _png_chunk(b"zTXt", b"Raw profile type exif\0\0" + zlib.compress(text))
+        at = 8 + 25
+    elif where == "xmp":
+        chunk = _png_chunk(b"iTXt", b"XML:com.adobe.xmp\0\0\0\0\0" + xmp_packet(orientation))
+        at = 8 + 25
+    else:
+        raise ValueError(f"unknown place {where!r}")
+    return body[:at] + chunk + body[at:]
+
+
+def png_text_bomb(inflated: int = 64 * 1024 * 1024) -> bytes:
+    """A small, sound PNG with a zTXt chunk that inflates to ``inflated`` bytes of text.
+
+    A decompression bomb in the metadata: Pillow refuses to inflate a text chunk past its limit.
+    """
+    sound = png(32, 32)
+    chunk = _png_chunk(b"zTXt", b"Comment\0\0" + zlib.compress(b"A" * inflated, 9))
+    after_header = 8 + 25  # the signature, then IHDR (length, type, 13 bytes, CRC)
+    return sound[:after_header] + chunk + sound[after_header:]
 
 
 def text_file() -> bytes:

@@ -65,6 +65,25 @@ def service_queues(target: Target) -> dict[str, ServiceQueues]:
     return dict(sorted(found.items()))
 
 
+BACKLOG_ATTRIBUTES = [
+    "ApproximateNumberOfMessages",
+    "ApproximateNumberOfMessagesNotVisible",
+    "ApproximateNumberOfMessagesDelayed",
+]
+
+
+def backlog(target: Target, queues: dict[str, ServiceQueues] | None = None) -> dict[str, int]:
+    """Messages waiting, in flight or delayed in each service's queue (all 0: nothing to do)."""
+    counts = {}
+    for name, found in (queues if queues is not None else service_queues(target)).items():
+        attributes = target.sqs.get_queue_attributes(
+            QueueUrl=found.queue_url,
+            AttributeNames=BACKLOG_ATTRIBUTES,  # type: ignore[arg-type]
+        )["Attributes"]
+        counts[name] = sum(int(value) for value in attributes.values())
+    return counts
+
+
 def service(target: Target, name: str) -> ServiceQueues:
     found = service_queues(target)
     if name not in found:

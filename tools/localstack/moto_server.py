@@ -13,6 +13,8 @@ evaluate (:func:`skip_conditions_moto_cannot_evaluate`), which moto would otherw
 request: the policies Terraform writes are deployed as written, and only AWS enforces those.
 And browser uploads behave as on S3 (:mod:`tools.runtime.s3_post`): form POSTs checked against
 their policy, answered with ``x-amz-version-id``, CORS from the bucket's rules only.
+Above all, it serves one request at a time (:mod:`tools.runtime.serial`): plain moto is not
+atomic under concurrent requests, and the local runtime makes many.
 Its state survives a stop (:mod:`tools.localstack.snapshot`): loaded at start, saved on SIGTERM
 and on SIGUSR1 when ``$MEDIA_MOTO_SNAPSHOT_DIR`` names a folder.
 
@@ -30,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.localstack import snapshot
-from tools.runtime import s3_post
+from tools.runtime import s3_post, serial
 
 
 def disable_builtin_sqs_poller() -> None:
@@ -96,7 +98,8 @@ def keep_state_across_restarts() -> None:
 
     def save(reason: str) -> None:
         try:
-            snapshot.save(directory, reason)
+            with serial.REQUEST_LOCK:  # between two requests: a consistent state
+                snapshot.save(directory, reason)
         except Exception as error:  # the server goes on serving: only the snapshot is missing
             snapshot.failed(directory, reason, error)
 
@@ -114,6 +117,7 @@ def keep_state_across_restarts() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    serial.install()  # one request at a time: conditional writes, queues and fan-out atomic
     disable_builtin_sqs_poller()
     skip_conditions_moto_cannot_evaluate()
     s3_post.install()  # browser uploads: POST policies, x-amz-version-id, the bucket's CORS only

@@ -104,18 +104,9 @@ class LocalPipeline:
 
     def backlog(self) -> dict[str, int]:
         """Messages waiting, in flight or delayed in each service's queue."""
-        counts = {}
-        for name, queues in self.queues.items():
-            attributes = self.target.sqs.get_queue_attributes(
-                QueueUrl=queues.queue_url,
-                AttributeNames=[
-                    "ApproximateNumberOfMessages",
-                    "ApproximateNumberOfMessagesNotVisible",
-                    "ApproximateNumberOfMessagesDelayed",
-                ],
-            )["Attributes"]
-            counts[name] = sum(int(value) for value in attributes.values())
-        return counts
+        from tools.cli.services import backlog
+
+        return backlog(self.target, self.queues)
 
     def wait_idle(self, timeout: float = 120, settle: float = 1.0) -> None:
         """Until every service queue is empty for ``settle`` s (TimeoutError after ``timeout``)."""

@@ -76,6 +76,7 @@ DERIVED = (
     TAKEN_AT,
     TAKEN_YEAR,
     "filename",
+    "blurhash",
     "format",
     "width",
     "height",
@@ -200,6 +201,7 @@ def derive(facts_and_bookkeeping: Mapping[str, Any]) -> dict[str, Any]:
 
     ingested = (item.get(INGESTED) or {}).get("data") or {}
     metadata = (item.get(METADATA) or {}).get("data") or {}
+    thumbnails = (item.get(THUMBNAILS) or {}).get("data") or {}
     rejection = (item.get(REJECTION) or {}).get("data") or {}
     exif = metadata.get("exif") or {}
     display = {
@@ -211,6 +213,8 @@ def derive(facts_and_bookkeeping: Mapping[str, Any]) -> dict[str, Any]:
         "camera_make": exif.get("make"),
         "camera_model": exif.get("model"),
         TAKEN_AT: exif.get("taken_at") or None,
+        # ThumbnailsGenerated 1.1: the placeholder a gallery shows while thumbnails load.
+        "blurhash": thumbnails.get("blurhash") or None,
     }
     item.update({name: value for name, value in display.items() if value is not None})
     camera = camera_key(exif.get("make"), exif.get("model"))

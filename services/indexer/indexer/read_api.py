@@ -115,6 +115,7 @@ class Gallery:
             "failures": sorted(failure) if isinstance(failure, Mapping) else [],
             "metadata": {k: v for k, v in metadata.items() if k not in _METADATA_HIDDEN},
             "thumbnails": thumbnails,
+            "blurhash": record.blurhash,
         }
 
     def get(self, asset: str) -> dict[str, Any] | None:

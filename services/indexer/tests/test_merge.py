@@ -86,3 +86,27 @@ def test_an_event_produced_again_later_under_the_same_id_changes_nothing() -> No
 
     assert in_order == merge(None, first)
     assert reversed_order == in_order  # the earliest copy stands, whatever arrived first
+
+
+def test_the_placeholder_of_thumbnails_generated_1_1_is_kept_on_the_record() -> None:
+    # given an asset's facts, its ThumbnailsGenerated (1.1) carrying a BlurHash
+    facts = [
+        fact("ingested", "2026-01-01T00:00:01.000Z", "a", format="heic", width=30, height=40),
+        fact(
+            "thumbnails", "2026-01-01T00:00:02.000Z", "b", blurhash="LEHV6nWB2yk8pyo0adR*.7kCMdnj"
+        ),
+    ]
+    # when they are merged, in either order
+    for order in (facts, facts[::-1]):
+        item: dict[str, Any] | None = None
+        for one in order:
+            item = merge(item, one)
+        # then the record shows the placeholder
+        assert item is not None
+        assert item["blurhash"] == "LEHV6nWB2yk8pyo0adR*.7kCMdnj"
+
+
+def test_a_record_from_thumbnails_generated_1_0_has_no_placeholder() -> None:
+    item = merge(None, fact("thumbnails", "2026-01-01T00:00:02.000Z", "b", renditions=[]))
+
+    assert "blurhash" not in item

@@ -27,7 +27,15 @@ from tests.support import images
         (images.tiff(32, 24), "tiff", "image/tiff"),
         (images.text_file(), None, "text/plain"),
         (b"%PDF-1.7\n...", None, "application/pdf"),
-        (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00", None, "image/heic"),
+        (images.heic(32, 24), "heic", "image/heic"),
+        (images.avif(32, 24), "avif", "image/avif"),
+        # an iPhone's brands: major "heic"; a generic major brand with heic among the compatible
+        (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic", "heic", "image/heic"),
+        (b"\x00\x00\x00\x18ftypmif1\x00\x00\x00\x00mif1heic", "heic", "image/heic"),
+        (b"\x00\x00\x00\x18ftypmif1\x00\x00\x00\x00mif1avif", "avif", "image/avif"),
+        (b"\x00\x00\x00\x14ftypmif1\x00\x00\x00\x00mif1", None, "image/heif"),
+        (b"\x00\x00\x00\x18ftypisom\x00\x00\x00\x00isommp41", None, "video/mp4"),
+        (b"DDS |\x00\x00\x00\x07\x10\x08\x00", None, "image/vnd-ms.dds"),
         (bytes(range(256)), None, None),
     ],
 )
@@ -77,6 +85,12 @@ def test_a_sound_image_reports_its_header_dimensions() -> None:
         (images.png(64, 48)[:200], "corrupt"),
         (images.decompression_bomb_png(), "decompression_bomb"),
         (images.text_file(), "unsupported_type"),
+        (images.truncated(images.heic(256, 192)), "corrupt"),
+        (images.truncated(images.avif(256, 192)), "corrupt"),
+        (images.declaring(images.heic(64, 64), 40_000, 40_000), "decompression_bomb"),
+        (images.declaring(images.avif(64, 64), 40_000, 40_000), "decompression_bomb"),
+        (images.declaring(images.heic(64, 64), 12_000, 12_000), "decompression_bomb"),
+        (images.png_text_bomb(), "decompression_bomb"),
     ],
 )
 def test_bad_bytes_are_rejected_with_the_right_reason(body: bytes, reason: str) -> None:
@@ -92,3 +106,21 @@ def test_the_bomb_check_reads_only_the_header() -> None:
     with pytest.raises(UploadRejectedError) as raised:
         inspect_image(io.BytesIO(body), sniff(body), max_pixels=100_000_000)
     assert "40000x40000" in raised.value.detail
+
+
+@pytest.mark.parametrize(
+    ("body", "fmt", "size"),
+    [
+        (images.heic(300, 200), "heic", (300, 200)),
+        (images.avif(300, 200), "avif", (300, 200)),
+    ],
+)
+def test_phone_formats_are_accepted_from_their_bytes(
+    body: bytes, fmt: str, size: tuple[int, int]
+) -> None:
+    # given a HEIC or AVIF whose bytes are all that says what it is
+    # when ingest checks it
+    info = inspect_image(io.BytesIO(body), sniff(body[:64]), max_pixels=10**8)
+    # then it is accepted with its own type and dimensions
+    assert (info.format, (info.width, info.height)) == (fmt, size)
+    assert info.content_type == f"image/{fmt}"

@@ -26,24 +26,41 @@ from datetime import datetime, timedelta, timezone
 from typing import IO, Any, Final
 
 from aws_lambda_powertools import Logger
-from PIL import ExifTags, Image, ImageFile
+from PIL import ExifTags, Image, ImageCms, ImageFile
 
 from media_shared.exceptions import (
     DECODE_ERRORS,
-    CorruptImageError,
-    DecompressionBombError,
     PermanentError,
+    UnsupportedImageError,
 )
+from media_shared.imaging import (
+    FORMATS,
+    classify,
+    exif_bytes,
+    metadata_info,
+    read_orientation,
+)
+from media_shared.imaging import open_image as open_untrusted
 
-FORMATS: Final[dict[str, str]] = {
-    "JPEG": "jpeg",
-    "MPO": "jpeg",  # camera JPEGs with a Multi-Picture Format index (Pillow names them MPO)
-    "PNG": "png",
-    "WEBP": "webp",
-    "GIF": "gif",
-    "TIFF": "tiff",
-}
+__all__ = ["UnsupportedImageError", "extract"]
+
 ACCEPTED: Final = tuple(sorted(set(FORMATS.values())))
+DEFAULT_MAX_PIXELS: Final = 100_000_000
+EXIF_COLOR_SPACE: Final = 0xA001
+_MODE_COLOUR_SPACES: Final[dict[str, str]] = {
+    "1": "GRAY",
+    "L": "GRAY",
+    "LA": "GRAY",
+    "La": "GRAY",
+    "I": "GRAY",
+    "F": "GRAY",
+    "I;16": "GRAY",
+    "I;16B": "GRAY",
+    "I;16L": "GRAY",
+    "CMYK": "CMYK",
+    "YCbCr": "YCbCr",
+    "LAB": "Lab",
+}
 MODE_BITS: Final[dict[str, int]] = {"1": 1, "I": 32, "F": 32, "I;16": 16, "I;16B": 16, "I;16L": 16}
 MAX_TEXT: Final = 256
 
@@ -59,12 +76,6 @@ _DATE = re.compile(r"^(\d{4})[:-](\d{2})[:-](\d{2})[ T](\d{2}):(\d{2}):(\d{2})$"
 _OFFSET = re.compile(r"^([+-])(\d{2}):(\d{2})$")
 
 logger = Logger(child=True)
-
-
-class UnsupportedImageError(PermanentError):
-    """The file is an image, but not in one of the formats the pipeline accepts."""
-
-    reason = "unsupported_type"
 
 
 class MalformedTagError(ValueError):
@@ -106,6 +117,8 @@ class ImageMetadata:
     gps: Gps | None = None
     gps_withheld: bool = False
     skipped_tags: tuple[str, ...] = ()
+    color_space: str | None = None
+    icc_profile_description: str | None = None
 
     def as_data(self, asset_id: str) -> dict[str, Any]:
         return {
@@ -117,6 +130,8 @@ class ImageMetadata:
             "bit_depth": self.bit_depth,
             "orientation": self.orientation,
             "has_icc_profile": self.has_icc_profile,
+            "color_space": self.color_space,
+            "icc_profile_description": self.icc_profile_description,
             "animated": self.animated,
             "frame_count": self.frame_count,
             "exif": {
@@ -188,9 +203,11 @@ def iso(value: Any) -> int:
 
 
 def text(value: Any) -> str | None:
-    """A clean ASCII field: NULs and control characters dropped, None when empty."""
+    """A clean ASCII field: cut at its first NUL (EXIF's terminator), control characters
+    dropped, None when empty. ``ION230\0F`` is ``ION230``, as exiftool reads it."""
     if not isinstance(value, str):
         raise MalformedTagError(f"not text: {type(value).__name__}")
+    value = value.split("\x00", 1)[0]
     cleaned = "".join(char for char in value if char >= " " and char != "\x7f").strip()
     return cleaned[:MAX_TEXT] or None
 
@@ -277,18 +294,22 @@ class _Reader:
         )
 
 
-def _exif_of(image: ImageFile.ImageFile, reader: _Reader) -> Image.Exif:
-    """The file's EXIF without decoding pixels; empty when the block itself is unreadable."""
+def _exif_of(image: ImageFile.ImageFile, info: Mapping[str, object], reader: _Reader) -> Image.Exif:
+    """The file's EXIF without decoding pixels; empty when the block itself is unreadable.
+
+    For PNG ``info`` includes the chunks after the pixels (an ``eXIf`` there, or ImageMagick's
+    raw profile), read by ``media_shared.imaging`` without decoding.
+    """
     exif = Image.Exif()
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            if image.format == "PNG":
-                raw = image.info.get("exif")
-                if isinstance(raw, bytes):
-                    exif.load(raw)
-            else:
+            if image.format in ("TIFF",):
                 exif = image.getexif()
+            else:
+                raw = exif_bytes(dict(info))
+                if raw:
+                    exif.load(raw)
     except DECODE_ERRORS as error:
         reader.skip("Exif", f"unreadable EXIF block: {type(error).__name__}: {error}")
         return Image.Exif()
@@ -388,55 +409,91 @@ def _gps(gps: Mapping[int, Any], reader: _Reader) -> Gps | None:
 
 
 def open_image(
-    source: IO[bytes] | bytes,
+    source: IO[bytes] | bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS
 ) -> tuple[ImageFile.ImageFile, bytes, list[warnings.WarningMessage]]:
-    """``source`` opened by Pillow (headers only), its first 32 bytes, and Pillow's warnings."""
+    """``source`` opened (headers only) by the plugin of its sniffed format, its first 64 bytes,
+    and Pillow's warnings. The same checks and reasons as ingest (``media_shared.imaging``)."""
     stream = io.BytesIO(source) if isinstance(source, bytes | bytearray) else source
-    header = stream.read(32)
+    header = stream.read(64)
     stream.seek(0)
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(stream)
-    except Image.DecompressionBombError as error:
-        raise DecompressionBombError(f"refusing to open: {error}") from None
-    except DECODE_ERRORS as error:
-        raise CorruptImageError(f"not a readable image: {type(error).__name__}: {error}") from None
-    if not isinstance(image, ImageFile.ImageFile):  # pragma: no cover - Image.open's contract
-        raise CorruptImageError("not an image file")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        image, _ = open_untrusted(stream, max_pixels=max_pixels, head=header)
     return image, header, caught
 
 
-def extract(source: IO[bytes] | bytes, *, include_gps: bool = False) -> ImageMetadata:
+def _icc_facts(icc: object) -> tuple[str | None, str | None]:
+    """(colour space, description) of an embedded ICC profile; Nones when littleCMS refuses it."""
+    if not isinstance(icc, bytes) or not icc:
+        return None, None
+    try:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc)).profile
+        space = str(profile.xcolor_space or "").strip() or None
+        description = text(str(profile.profile_description or ""))
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError, MalformedTagError):
+        logger.warning("unreadable ICC profile: colour space and description unknown")
+        return None, None
+    return space, description
+
+
+def _colour_space(image: ImageFile.ImageFile, sub: Mapping[int, Any], icc_space: str | None) -> str:
+    if icc_space:
+        return icc_space
+    if sub.get(EXIF_COLOR_SPACE) == 1:
+        return "sRGB"
+    return _MODE_COLOUR_SPACES.get(image.mode, "RGB")
+
+
+def extract(
+    source: IO[bytes] | bytes, *, include_gps: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> ImageMetadata:
     """The metadata of the image in ``source``; decodes no pixels.
 
-    Raises CorruptImageError, UnsupportedImageError or DecompressionBombError (PermanentError).
+    Raises CorruptImageError, UnsupportedImageError or DecompressionBombError (PermanentError)
+    for the file; whatever else parsing an untrusted file raises is classified the same way
+    (``media_shared.imaging.classify``), so no file is retried for being what it is.
     """
-    image, header, opening = open_image(source)
-    name = FORMATS.get(str(image.format))
-    if name is None:
-        raise UnsupportedImageError(
-            f"{image.format} images are not accepted (only {', '.join(ACCEPTED)})"
-        )
+    image, header, opening = open_image(source, max_pixels=max_pixels)
+    try:
+        with image:
+            return _extract(image, header, opening, include_gps=include_gps)
+    except PermanentError:
+        raise
+    except Exception as error:
+        raise classify(error, what=f"the {image.format} metadata cannot be read") from None
+
+
+def _extract(
+    image: ImageFile.ImageFile,
+    header: bytes,
+    opening: list[warnings.WarningMessage],
+    *,
+    include_gps: bool,
+) -> ImageMetadata:
+    name = FORMATS[str(image.format)]
     skipped: list[str] = []
     reader = _Reader(skipped)
     # JPEG reads its EXIF while opening (for the DPI); Pillow warns of a broken block there.
     _report_corruption(opening, "Exif", reader)
-    exif = _exif_of(image, reader)
-    turn = reader.get(exif, ORIENTATION, "Orientation", orientation)
+    info = metadata_info(image)
+    exif = _exif_of(image, info, reader)
+    # The orientation and the displayed size: one function for every service.
+    oriented = read_orientation(image)
+    turn: int | None = oriented.value if oriented.source != "none" else None
+    if oriented.malformed is not None:
+        reader.skip("Orientation", "not an orientation (1..8)", oriented.malformed)
+        turn = None
     sub = _sub_ifd(exif, ExifTags.IFD.Exif, "ExifIFD", reader)
     gps_ifd = _sub_ifd(exif, ExifTags.IFD.GPSInfo, "GPSInfo", reader)
     camera = _camera(exif, sub, reader)
     has_gps = GPS_LATITUDE in gps_ifd or GPS_LONGITUDE in gps_ifd
     gps = _gps(gps_ifd, reader) if include_gps and has_gps else None
 
-    width, height = image.size
-    # TIFF is the exception: Pillow already reports its size as displayed.
-    if image.format != "TIFF" and turn in (5, 6, 7, 8):
-        width, height = height, width
+    width, height = oriented.displayed(image.size)
     animated, frame_count = _frames(image)
     icc = image.info.get("icc_profile")
+    icc_space, icc_description = _icc_facts(icc)
     return ImageMetadata(
         format=name,
         width=width,
@@ -451,4 +508,6 @@ def extract(source: IO[bytes] | bytes, *, include_gps: bool = False) -> ImageMet
         gps=gps,
         gps_withheld=has_gps and not include_gps,
         skipped_tags=tuple(skipped),
+        color_space=_colour_space(image, sub, icc_space),
+        icc_profile_description=icc_description,
     )

@@ -4,10 +4,11 @@
 EventConsumer and tests call directly. The image work is ``metadata_extractor.imaging`` (no AWS).
 
 The S3 side reads only what Pillow asks for: ``S3RangeFile`` is a seekable file over one object
-that fetches byte ranges on demand (64 KiB first, doubling while reads stay sequential, and
-pinned to the first response's ETag so every range comes from the same object). Headers and
-EXIF sit at the start of a file, so a 40 MB photograph costs one small GET, not a download;
-files whose frames must be walked (an animated GIF) are read in a few growing ranges.
+that fetches byte ranges on demand (64 KiB first, doubling while reads stay sequential or skip a
+little forward, and pinned to the first response's ETag so every range comes from the same
+object). Headers and EXIF sit at the start of a file, so a 40 MB photograph costs one small GET,
+not a download; files whose frames or chunks must be walked (an animated GIF, a PNG's chunks
+after its pixels) are read in a few growing ranges.
 
 Idempotent: the output is a function of the original's bytes and the settings, and the event's
 id is derived from the facts and the triggering event, so a duplicate delivery republishes the
@@ -32,6 +33,7 @@ from media_shared import (
     SchemaCatalog,
     derived_event,
 )
+from media_shared.exceptions import TransientError
 from media_shared.originals import ingested_original
 from metadata_extractor.imaging import extract
 from metadata_extractor.settings import MetadataExtractorSettings
@@ -48,7 +50,7 @@ _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
 logger = Logger(child=True)
 
 
-class OriginalReadError(Exception):
+class OriginalReadError(TransientError):
     """Reading the original failed midway (transient, or the object changed): retry the event.
 
     Deliberately not an OSError, so that Pillow cannot mistake it for a broken file.
@@ -125,6 +127,11 @@ class S3RangeFile(io.RawIOBase):
         self._last_end = start + len(data)
 
     def _fetch(self, start: int, wanted: int) -> None:
+        # A short jump forward (skipping a PNG's pixel chunks to read the next chunk header) is
+        # read through, as a sequential read: one growing range instead of a GET per chunk.
+        if 0 < start - self._last_end <= self._next_block:
+            wanted += start - self._last_end
+            start = self._last_end
         sequential = start == self._last_end
         self._next_block = (
             min(self.max_block, self._next_block * 2) if sequential else (self.first_block)
@@ -218,7 +225,9 @@ def extract_metadata(
     )
     asset_id = original.asset_id
     with store.original(original.bucket, original.key, original.version_id) as source:
-        metadata = extract(source, include_gps=settings.include_gps)
+        metadata = extract(
+            source, include_gps=settings.include_gps, max_pixels=settings.max_image_pixels
+        )
     facts = metadata.as_data(asset_id)
     logger.info(
         "metadata extracted",

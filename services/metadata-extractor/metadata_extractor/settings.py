@@ -7,9 +7,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from media_shared import settings as env_names
-from media_shared.settings import CommonSettings, boolean, required
+from media_shared.settings import CommonSettings, boolean, integer, required
 
 INCLUDE_GPS = "INCLUDE_GPS"
+MAX_IMAGE_PIXELS = "MAX_IMAGE_PIXELS"
+# The same default as ingest's and the thumbnailer's: one file, one verdict.
+DEFAULT_MAX_IMAGE_PIXELS = 100_000_000
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,7 @@ class MetadataExtractorSettings:
     common: CommonSettings
     originals_bucket: str
     include_gps: bool = False
+    max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> MetadataExtractorSettings:
@@ -32,4 +36,5 @@ class MetadataExtractorSettings:
             common=CommonSettings.from_env(source),
             originals_bucket=required(env_names.ORIGINALS_BUCKET, source),
             include_gps=boolean(INCLUDE_GPS, False, source),
+            max_image_pixels=integer(MAX_IMAGE_PIXELS, DEFAULT_MAX_IMAGE_PIXELS, source, minimum=1),
         )

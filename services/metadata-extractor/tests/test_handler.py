@@ -166,13 +166,28 @@ def test_an_invalid_event_is_parked_in_the_dlq_and_reported(
 @pytest.mark.parametrize(
     ("original", "reason"),
     [
-        (images.text_file(), "corrupt"),
-        (b"", "corrupt"),
+        # the reasons ingest gives the same bytes (media_shared.imaging decides for both)
+        (images.text_file(), "unsupported_type"),
+        (b"", "empty"),
         (images.truncated_jpeg(keep=0.01), "corrupt"),
         (images.decompression_bomb_png(), "decompression_bomb"),
         (images.encode(images.photo(32, 32), "BMP"), "unsupported_type"),
+        (images.png_text_bomb(), "decompression_bomb"),
+        (images.heic(256, 192)[:40], "corrupt"),
+        (images.declaring(images.avif(64, 64), 40_000, 40_000), "decompression_bomb"),
+        (b"DDS |\x00\x00\x00\x07\x10\x08\x00" + bytes(120), "unsupported_type"),
     ],
-    ids=["text", "empty", "truncated-header", "bomb", "bmp"],
+    ids=[
+        "text",
+        "empty",
+        "truncated-header",
+        "bomb",
+        "bmp",
+        "text-chunk-bomb",
+        "truncated-heic",
+        "avif-bomb",
+        "dds",
+    ],
 )
 def test_an_original_that_cannot_be_opened_is_parked_with_its_reason(
     stack: Any, load_handler: Handler, lambda_context: Any, original: bytes, reason: str
@@ -236,7 +251,10 @@ def test_one_bad_record_does_not_fail_its_neighbours(
 
     # then only the transient failure is retried; the bad ones are parked; the good ones published
     assert response == {"batchItemFailures": [{"itemIdentifier": "message-4"}]}
-    assert sorted(attributes(m)["reason"] for m in stack.parked()) == ["corrupt", "invalid_event"]
+    assert sorted(attributes(m)["reason"] for m in stack.parked()) == [
+        "invalid_event",
+        "unsupported_type",
+    ]
     published = stack.published()
     assert sorted(
         e["detail"]["data"]["asset_id"] for e in of_type(published, "MetadataExtracted")

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from PIL import ImageFile, UnidentifiedImageError
 
-from media_shared import CorruptImageError, DecompressionBombError
+from media_shared import CorruptImageError, DecompressionBombError, PermanentError
 from media_shared.exceptions import DECODE_ERRORS
 from metadata_extractor.imaging import UnsupportedImageError, extract
 from tests.support import images
@@ -46,6 +46,8 @@ def test_a_camera_jpeg_reports_its_technical_and_camera_metadata() -> None:
         "bit_depth": 8,
         "orientation": 1,
         "has_icc_profile": False,
+        "color_space": "RGB",
+        "icc_profile_description": None,
         "animated": False,
         "frame_count": 1,
         "exif": {
@@ -338,8 +340,8 @@ def test_a_jpeg_truncated_in_its_scan_still_has_readable_metadata() -> None:
 
 @pytest.mark.parametrize(
     "data",
-    [images.truncated_jpeg(keep=0.01), images.text_file(), b"", b"GIF89a"],
-    ids=["truncated-header", "text", "empty", "gif-signature-only"],
+    [images.truncated_jpeg(keep=0.01), b"GIF89a", images.heic(64, 64)[:40]],
+    ids=["truncated-header", "gif-signature-only", "heic-cut-in-its-header"],
 )
 def test_a_file_that_cannot_be_opened_is_corrupt(data: bytes) -> None:
     with pytest.raises(CorruptImageError) as caught:
@@ -364,4 +366,58 @@ def test_an_image_format_outside_the_five_is_unsupported() -> None:
     with pytest.raises(UnsupportedImageError) as caught:
         extract(images.encode(images.photo(32, 32), "BMP"))
 
+    assert caught.value.reason == "unsupported_type"
+
+
+@pytest.mark.parametrize("kind", ["heic", "avif"])
+def test_a_phone_format_reports_its_camera_metadata_and_displayed_size(kind: str) -> None:
+    # given a HEIC or AVIF from a camera, turned a quarter (orientation 6), with an ICC profile
+    write = images.heic if kind == "heic" else images.avif
+    data = write(640, 480, exif=images.camera_exif(orientation=6), icc_profile=images.icc_profile())
+    # when its metadata is extracted
+    found = extract(data)
+    # then it is that format, stands up, and has the camera's and the profile's facts
+    assert (found.format, found.width, found.height, found.orientation) == (kind, 480, 640, 6)
+    assert (found.exif.make, found.exif.model, found.exif.iso) == ("FUJIFILM", "X-T4", 160)
+    assert (found.has_icc_profile, found.color_space) == (True, "RGB")
+    assert found.icc_profile_description == "Test RGB"
+
+
+SRGB_EXIF = images.camera_exif(overrides={"ColorSpace": Tag(SHORT, 1)})
+
+
+@pytest.mark.parametrize(
+    ("data", "space"),
+    [
+        (images.jpeg(32, 24, mode="CMYK"), "CMYK"),
+        (images.png(32, 24, mode="L"), "GRAY"),
+        (images.png(32, 24), "RGB"),
+        (images.jpeg(32, 24, exif=SRGB_EXIF), "sRGB"),
+        (images.jpeg(32, 24, exif=SRGB_EXIF, icc_profile=images.icc_profile()), "RGB"),
+    ],
+)
+def test_the_colour_space_comes_from_the_profile_else_exif_else_the_mode(
+    data: bytes, space: str
+) -> None:
+    assert extract(data).color_space == space
+
+
+def test_a_text_tag_is_cut_at_its_nul() -> None:
+    exif = images.camera_exif(overrides={"Model": images.Tag(images.ASCII, "ION230\x00F")})
+    assert extract(images.jpeg(64, 48, exif=exif)).exif.model == "ION230"
+
+
+def test_what_a_plugin_refuses_with_not_implemented_is_a_permanent_unsupported_type(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given a plugin that recognises the file but cannot read this variant of it
+    from PIL import PngImagePlugin
+
+    def refuse(self: object) -> None:
+        raise NotImplementedError("this variant is not implemented")
+
+    monkeypatch.setattr(PngImagePlugin.PngImageFile, "_open", refuse)
+    # when the extractor meets it, then it is a permanent failure with a reason, not a retry
+    with pytest.raises(PermanentError) as caught:
+        extract(images.png(32, 24))
     assert caught.value.reason == "unsupported_type"

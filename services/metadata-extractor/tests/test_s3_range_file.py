@@ -101,3 +101,17 @@ def test_s3_objects_opens_an_original_as_a_readable_file(stack: Any) -> None:
         found = extract(source)
 
     assert (found.format, found.width, found.height) == ("png", 64, 48)
+
+
+def test_a_large_png_is_walked_to_its_late_chunks_in_few_ranges(stack: Any) -> None:
+    # given a 12 MP PNG whose EXIF (orientation 6) sits after its pixel data
+    data = images.png_oriented(6, where="late-exif", width=4000, height=3000)
+    put(stack, "originals/late.png", data)
+    raw = S3RangeFile(stack.s3, stack.originals, "originals/late.png")
+
+    # when its metadata is extracted through the range file
+    found = extract(io.BufferedReader(raw))
+
+    # then the late chunk was found (walking chunk headers, skipping the pixels) in few GETs
+    assert (found.width, found.height, found.orientation) == (3000, 4000, 6)
+    assert raw.requests <= 10, raw.requests

@@ -42,12 +42,14 @@ module "service" {
   rules          = local.rules
 
   environment_variables = {
-    ORIGINALS_BUCKET  = local.platform["buckets/originals/name"]
-    DERIVED_BUCKET    = local.platform["buckets/derived/name"]
-    THUMBNAIL_SIZES   = join(",", [for size in var.thumbnail_sizes : tostring(size)])
-    THUMBNAIL_FORMAT  = var.thumbnail_format
-    THUMBNAIL_QUALITY = tostring(var.thumbnail_quality)
-    MAX_IMAGE_PIXELS  = tostring(var.max_image_pixels)
+    ORIGINALS_BUCKET = local.platform["buckets/originals/name"]
+    DERIVED_BUCKET   = local.platform["buckets/derived/name"]
+    THUMBNAIL_SIZES  = join(",", [for size in var.thumbnail_sizes : tostring(size)])
+    THUMBNAIL_FORMAT = var.thumbnail_format
+    # AVIF beside the main format, per deployment ("" for none)
+    THUMBNAIL_EXTRA_FORMATS = join(",", var.thumbnail_extra_formats)
+    THUMBNAIL_QUALITY       = tostring(var.thumbnail_quality)
+    MAX_IMAGE_PIXELS        = tostring(var.max_image_pixels)
   }
 
   policy_statements = {

@@ -103,6 +103,17 @@ variable "thumbnail_format" {
   }
 }
 
+variable "thumbnail_extra_formats" {
+  description = "Formats made beside thumbnail_format for every size (THUMBNAIL_EXTRA_FORMATS): [\"avif\"] or none."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for format in var.thumbnail_extra_formats : contains(["avif"], format)])
+    error_message = "thumbnail_extra_formats may only name avif."
+  }
+}
+
 variable "thumbnail_quality" {
   description = "Encoder quality of the thumbnails, 1-100 (THUMBNAIL_QUALITY)."
   type        = number

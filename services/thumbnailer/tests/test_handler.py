@@ -85,6 +85,35 @@ def test_thumbnail_format_jpeg_writes_jpeg_renditions(
     ]
 
 
+def test_avif_configured_beside_webp_is_written_and_announced(
+    stack: Any, load_handler: Handler, lambda_context: Any
+) -> None:
+    # given a deployment asking for AVIF beside WebP
+    handler = load_handler(THUMBNAIL_EXTRA_FORMATS="avif", THUMBNAIL_SIZES="160,320")
+    event = stack.put_original(images.heic(800, 600))
+    asset = event["detail"]["data"]["asset_id"]
+
+    # when it handles an asset (a HEIC, as a phone uploads)
+    handler.lambda_handler(sqs_batch(event), lambda_context)
+
+    # then every size is written in both formats, typed, and the event lists them all
+    assert stack.derived_keys() == sorted(
+        f"thumbnails/{asset}/{size}.{ext}" for size in (160, 320) for ext in ("webp", "avif")
+    )
+    stored = stack.s3.get_object(Bucket=stack.derived, Key=f"thumbnails/{asset}/320.avif")
+    assert stored["ContentType"] == "image/avif"
+    assert Image.open(io.BytesIO(stored["Body"].read())).size == (320, 240)
+    (published,) = stack.published()
+    data = published["detail"]["data"]
+    assert [(r["size"], r["format"]) for r in data["renditions"]] == [
+        (160, "webp"),
+        (160, "avif"),
+        (320, "webp"),
+        (320, "avif"),
+    ]
+    assert data["blurhash"]
+
+
 def test_a_small_original_is_not_upscaled(
     stack: Any, load_handler: Handler, lambda_context: Any
 ) -> None:
@@ -150,10 +179,14 @@ def test_an_invalid_event_is_parked_in_the_dlq_and_reported(
     ("original", "reason"),
     [
         (images.truncated_jpeg(800, 600), "corrupt"),
-        (images.text_file(), "corrupt"),
+        # the reasons ingest gives the same bytes (media_shared.imaging decides for both)
+        (images.text_file(), "unsupported_type"),
         (images.decompression_bomb_png(), "decompression_bomb"),
+        (images.truncated(images.heic(256, 192)), "corrupt"),
+        (images.declaring(images.heic(64, 64), 40_000, 40_000), "decompression_bomb"),
+        (images.truncated(images.avif(256, 192)), "corrupt"),
     ],
-    ids=["truncated", "text", "bomb"],
+    ids=["truncated", "text", "bomb", "truncated-heic", "heic-bomb", "truncated-avif"],
 )
 def test_an_original_that_cannot_be_thumbnailed_is_parked_with_its_reason(
     stack: Any, load_handler: Handler, lambda_context: Any, original: bytes, reason: str

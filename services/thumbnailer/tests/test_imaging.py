@@ -419,14 +419,41 @@ def test_an_image_over_the_configured_pixel_limit_is_refused() -> None:
     [
         images.truncated_jpeg(800, 600, keep=0.5),
         images.truncated_jpeg(800, 600, keep=0.01),
-        images.text_file(),
-        b"",
         b"\x89PNG\r\n\x1a\n" + b"\0" * 40,
+        images.truncated(images.heic(256, 192)),
+        images.truncated(images.avif(256, 192)),
     ],
-    ids=["truncated-scan", "truncated-header", "text", "empty", "png-signature-only"],
+    ids=[
+        "truncated-scan",
+        "truncated-header",
+        "png-signature-only",
+        "truncated-heic",
+        "truncated-avif",
+    ],
 )
 def test_a_file_that_does_not_decode_is_corrupt(data: bytes) -> None:
     with pytest.raises(CorruptImageError) as caught:
         render(data, sizes=SIZES)
 
     assert caught.value.reason == "corrupt"
+
+
+def test_avif_is_made_beside_webp_from_the_same_pixels_when_asked() -> None:
+    # given a photo, and AVIF asked for beside WebP
+    data = images.jpeg(800, 600)
+    # when it is rendered
+    result = render(data, sizes=(256, 512), also=("avif",))
+    # then each size comes in both formats, the same dimensions, each a real file of its type
+    made = [(r.size, r.format, r.width, r.height) for r in result.renditions]
+    assert made == [
+        (256, "webp", 256, 192),
+        (256, "avif", 256, 192),
+        (512, "webp", 512, 384),
+        (512, "avif", 512, 384),
+    ]
+    for rendition in result.renditions:
+        with Image.open(io.BytesIO(rendition.data)) as decoded:
+            assert decoded.format == rendition.format.upper()
+            assert decoded.size == (rendition.width, rendition.height)
+            assert "exif" not in decoded.info
+    assert {r.content_type for r in result.renditions} == {"image/webp", "image/avif"}

@@ -63,3 +63,16 @@ def test_a_missing_required_variable_is_a_configuration_error(missing: str) -> N
 
     with pytest.raises(ConfigurationError, match=missing):
         ThumbnailerSettings.from_env(env)
+
+
+def test_avif_beside_the_main_format_is_a_deployment_setting() -> None:
+    # given a deployment asking for AVIF beside WebP (case and spaces as people write them)
+    settings = ThumbnailerSettings.from_env({**BASE, "THUMBNAIL_EXTRA_FORMATS": " AVIF, avif "})
+    # then AVIF is made once beside the main format; by default nothing is
+    assert (settings.format, settings.extra_formats) == ("webp", ("avif",))
+    assert ThumbnailerSettings.from_env(BASE).extra_formats == ()
+
+
+def test_an_unknown_extra_format_fails_the_cold_start_naming_the_variable() -> None:
+    with pytest.raises(ConfigurationError, match="THUMBNAIL_EXTRA_FORMATS"):
+        ThumbnailerSettings.from_env({**BASE, "THUMBNAIL_EXTRA_FORMATS": "gif"})

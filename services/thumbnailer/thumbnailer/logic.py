@@ -120,7 +120,7 @@ def thumbnails_data(
     asset_id: str, bucket: str, result: RenderResult, keys: Sequence[str]
 ) -> dict[str, Any]:
     """The ``data`` of ThumbnailsGenerated for ``result``'s renditions written at ``keys``."""
-    return {
+    data: dict[str, Any] = {
         "asset_id": asset_id,
         "source_width": result.source_width,
         "source_height": result.source_height,
@@ -138,6 +138,9 @@ def thumbnails_data(
             for rendition, key in zip(result.renditions, keys, strict=True)
         ],
     }
+    if result.blurhash:
+        data["blurhash"] = result.blurhash
+    return data
 
 
 def generate_thumbnails(
@@ -158,6 +161,7 @@ def generate_thumbnails(
             sizes=settings.sizes,
             output=settings.format,
             quality=settings.quality,
+            also=settings.extra_formats,
             max_pixels=settings.max_image_pixels,
         )
     keys = [rendition_key(asset_id, rendition) for rendition in result.renditions]

@@ -13,6 +13,7 @@ from media_shared.settings import CommonSettings, integer, integer_list, optiona
 
 THUMBNAIL_SIZES = "THUMBNAIL_SIZES"
 THUMBNAIL_FORMAT = "THUMBNAIL_FORMAT"
+THUMBNAIL_EXTRA_FORMATS = "THUMBNAIL_EXTRA_FORMATS"
 THUMBNAIL_QUALITY = "THUMBNAIL_QUALITY"
 MAX_IMAGE_PIXELS = "MAX_IMAGE_PIXELS"
 
@@ -21,8 +22,10 @@ DEFAULT_QUALITY = 80
 DEFAULT_MAX_IMAGE_PIXELS = 100_000_000
 MAX_SIZE = 8192
 
-OutputFormat = Literal["webp", "jpeg"]
+OutputFormat = Literal["webp", "jpeg", "avif"]
 FORMATS: tuple[OutputFormat, ...] = ("webp", "jpeg")
+# Formats made beside the main one, per deployment: AVIF is smaller, slower to encode.
+EXTRA_FORMATS: tuple[OutputFormat, ...] = ("avif",)
 DEFAULT_FORMAT: OutputFormat = "webp"
 
 
@@ -41,6 +44,7 @@ class ThumbnailerSettings:
     format: OutputFormat = DEFAULT_FORMAT
     quality: int = DEFAULT_QUALITY
     max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS
+    extra_formats: tuple[OutputFormat, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.sizes or any(size < 1 or size > MAX_SIZE for size in self.sizes):
@@ -56,6 +60,12 @@ class ThumbnailerSettings:
             raise ConfigurationError(f"{THUMBNAIL_QUALITY} must be 1..100, got {self.quality}")
         if self.max_image_pixels < 1:
             raise ConfigurationError(f"{MAX_IMAGE_PIXELS} must be positive")
+        if any(kind not in EXTRA_FORMATS for kind in self.extra_formats):
+            raise ConfigurationError(
+                f"{THUMBNAIL_EXTRA_FORMATS} may name {', '.join(EXTRA_FORMATS)}, "
+                f"got {','.join(self.extra_formats)!r}"
+            )
+        object.__setattr__(self, "extra_formats", tuple(dict.fromkeys(self.extra_formats)))
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ThumbnailerSettings:
@@ -75,4 +85,18 @@ class ThumbnailerSettings:
             format="jpeg" if output == "jpeg" else "webp",
             quality=integer(THUMBNAIL_QUALITY, DEFAULT_QUALITY, source, minimum=1),
             max_image_pixels=integer(MAX_IMAGE_PIXELS, DEFAULT_MAX_IMAGE_PIXELS, source, minimum=1),
+            extra_formats=_formats(optional(THUMBNAIL_EXTRA_FORMATS, "", source)),
         )
+
+
+def _formats(listed: str) -> tuple[OutputFormat, ...]:
+    names = [name.strip().lower() for name in listed.split(",") if name.strip()]
+    unknown = [name for name in names if name not in EXTRA_FORMATS]
+    if unknown:
+        raise ConfigurationError(
+            f"{THUMBNAIL_EXTRA_FORMATS} may name {', '.join(EXTRA_FORMATS)}, got {listed!r}"
+        )
+    return tuple(_EXTRA[name] for name in names)
+
+
+_EXTRA: dict[str, OutputFormat] = {"avif": "avif"}
