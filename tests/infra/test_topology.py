@@ -2,8 +2,9 @@
 
 The session's local stack (conftest.local_stack, shared with the end-to-end tests): moto on
 loopback, infra/platform and the four service roots applied exactly as ``make up`` applies them.
-Every assertion reads what AWS (here moto) reports, not the Terraform source: rule -> queue -> DLQ, queue -> mapping -> function, the
-functions' environment, least-privilege roles, the SSM parameters service roots discover each
+Every assertion reads what AWS (here moto) reports, not the Terraform source: rule -> queue ->
+DLQ, queue -> mapping -> function, the functions' environment, least-privilege roles, the SSM
+parameters service roots discover each
 other by; and that a service deploy touches that service only.
 """
 
