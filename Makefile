@@ -11,7 +11,7 @@ SERVICE ?=
 ENV ?= dev
 PYTEST_ARGS ?=
 
-.PHONY: help setup test unit slow mypy browser contract schemas-release lint format catalog package up down deploy plan demo bench lock clean prerequisites
+.PHONY: help setup test unit slow mypy browser contract schemas-release lint format catalog package up stop down status deploy plan demo bench lock clean prerequisites
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z%_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -122,7 +122,7 @@ lock: ## Re-pin requirements/dev.txt from pyproject's ranges (needs the network)
 clean: ## Remove build output (not the virtualenv)
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache
 
-# --- Lambda artifacts, the local stack, deploys (tools/package.py, tools/stack.py) ---
+# --- Lambda artifacts, the local stack, deploys (tools/package.py, tools/localstack/) ---
 # ENV goes to the driver only when given (command line or environment): without it, deploy/plan
 # target the local stack while `make up` runs, else AWS dev.
 STACK_ENV = $(if $(filter command environment,$(origin ENV)),--env $(ENV))
@@ -134,23 +134,29 @@ package: setup ## Build Lambda zips in build/lambda: all, or SERVICE=<name>
 package-%: setup ## Build one service's Lambda zip, e.g. make package-thumbnailer
 	$(BIN)/python -m tools.package $*
 
-up: setup ## Local stack: moto on loopback, every Terraform root applied to it (.local/)
-	$(BIN)/python -m tools.stack up
+up: setup ## Local stack: moto on loopback, every root applied (.local/); warm if nothing changed [APPLY=1]
+	$(BIN)/python -m tools.localstack up $(if $(APPLY),--apply)
+
+stop: ## Stop the local stack, keeping its state for a warm `make up`
+	$(BIN)/python -m tools.localstack stop
 
 down: ## Stop the local stack and remove its state
-	$(BIN)/python -m tools.stack down
+	$(BIN)/python -m tools.localstack down
+
+status: ## The local stack: recorded, running, saved, changed since the last `make up`
+	$(BIN)/python -m tools.localstack status
 
 deploy: setup ## Plan + apply one service root: SERVICE=<name> [ENV=dev | LOCAL=1]
-	$(BIN)/python -m tools.stack deploy $(SERVICE) $(STACK_ENV) $(STACK_LOCAL)
+	$(BIN)/python -m tools.localstack deploy $(SERVICE) $(STACK_ENV) $(STACK_LOCAL)
 
 deploy-%: setup ## Deploy one service, e.g. make deploy-thumbnailer [ENV=dev | LOCAL=1]
-	$(BIN)/python -m tools.stack deploy $* $(STACK_ENV) $(STACK_LOCAL)
+	$(BIN)/python -m tools.localstack deploy $* $(STACK_ENV) $(STACK_LOCAL)
 
 plan: setup ## Plan one service root: SERVICE=<name> [ENV=dev | LOCAL=1]
-	$(BIN)/python -m tools.stack plan $(SERVICE) $(STACK_ENV) $(STACK_LOCAL)
+	$(BIN)/python -m tools.localstack plan $(SERVICE) $(STACK_ENV) $(STACK_LOCAL)
 
 plan-%: setup ## Plan one service, e.g. make plan-indexer [ENV=dev | LOCAL=1]
-	$(BIN)/python -m tools.stack plan $* $(STACK_ENV) $(STACK_LOCAL)
+	$(BIN)/python -m tools.localstack plan $* $(STACK_ENV) $(STACK_LOCAL)
 
 # --- Benchmarks (bench/, bench/README.md) ---
 BENCH ?= all
@@ -172,7 +178,7 @@ bench: setup ## Benchmarks vs peers and floors, stored in bench/results.*: [BENC
 .PHONY: runtime publish tail dlq
 
 runtime: setup ## Run the local stack's deployed functions against their queues (Ctrl-C stops)
-	$(BIN)/python -m tools.runtime
+	$(BIN)/python -m tools.localstack runtime $(RUNTIME_ARGS)
 
 demo: setup ## From a clean checkout to indexed sample images on the local stack, with a report
 	$(BIN)/python -m tools.demo

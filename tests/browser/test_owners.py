@@ -19,8 +19,9 @@ from media_shared.index import AssetIndex
 from media_shared.ownership import owner_id
 from tests.support import images
 from tests.support.stack import Pipeline
+from tools.localstack.terraform import LOCAL_OPERATOR_SCOPE
 from tools.runtime.http import HttpGateway
-from tools.terraform_env import LOCAL_JWT_ISSUER, LOCAL_OPERATOR_SCOPE
+from tools.runtime.jwt import LOCAL_JWT_ISSUER
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 

@@ -14,8 +14,9 @@ from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tools.cli.target import CliError, Target
+from tools.cli.errors import CliError
 from tools.contracts import REPO, ContractError, candidate, check, deployed
+from tools.localstack import Target
 
 REFUSED = 1
 

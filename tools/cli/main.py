@@ -27,7 +27,8 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, 
 
 from media_shared import SchemaCatalog
 from tools.cli import assets, can_deploy, dlq, publish, reconcile, replay, tail, uploads
-from tools.cli.target import CliError, Target, resolve_target
+from tools.cli.errors import CliError
+from tools.localstack import StackError, Target, resolve_target
 
 PROG = "mediactl"
 NOT_RECONCILED = 3
@@ -309,7 +310,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_term)
     try:
         return run(args)
-    except CliError as error:
+    except (CliError, StackError) as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 1
     except NoCredentialsError:
