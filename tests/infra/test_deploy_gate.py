@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.infra.conftest import LocalStack
+from tests.support.stack import Pipeline
 from tools.contracts import Contract, candidate
 from tools.package import REPO, service_names
 
-pytestmark = pytest.mark.infra
+pytestmark = [pytest.mark.infra, pytest.mark.e2e]
 
 
 def _candidate_tree(tmp_path: Path) -> Path:
@@ -38,7 +38,7 @@ def _add_major_2(tree: Path, event: str) -> None:
     (folder / "v2.json").write_text(re.sub(r"\^1\\\\\.", "^2\\\\\\\\.", text), encoding="utf-8")
 
 
-def _can_deploy(stack: LocalStack, tree: Path, *services: str) -> subprocess.CompletedProcess[str]:
+def _can_deploy(stack: Pipeline, tree: Path, *services: str) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "tools.cli", "--endpoint", stack.endpoint, "--env"]
     command += [stack.environment, "can-deploy", *services, "--candidate", str(tree)]
     return subprocess.run(
@@ -46,7 +46,7 @@ def _can_deploy(stack: LocalStack, tree: Path, *services: str) -> subprocess.Com
     )
 
 
-def test_every_service_root_recorded_what_it_produces_and_consumes(local_stack: LocalStack) -> None:
+def test_every_service_root_recorded_what_it_produces_and_consumes(local_stack: Pipeline) -> None:
     for service in service_names():
         # Given the contract the service's apply wrote into the environment
         recorded = Contract.from_record(json.loads(local_stack.parameter(f"{service}/contract")))
@@ -57,7 +57,7 @@ def test_every_service_root_recorded_what_it_produces_and_consumes(local_stack: 
 
 
 def test_a_producer_that_drops_v1_while_a_v1_consumer_is_deployed_is_refused(
-    local_stack: LocalStack, tmp_path: Path
+    local_stack: Pipeline, tmp_path: Path
 ) -> None:
     # Given a thumbnailer candidate that publishes ThumbnailsGenerated v2 instead of v1
     tree = _candidate_tree(tmp_path)
@@ -73,7 +73,7 @@ def test_a_producer_that_drops_v1_while_a_v1_consumer_is_deployed_is_refused(
 
 
 def test_the_same_producer_publishing_v1_and_v2_side_by_side_is_allowed(
-    local_stack: LocalStack, tmp_path: Path
+    local_stack: Pipeline, tmp_path: Path
 ) -> None:
     tree = _candidate_tree(tmp_path)
     _add_major_2(tree, "ThumbnailsGenerated")
@@ -84,7 +84,7 @@ def test_the_same_producer_publishing_v1_and_v2_side_by_side_is_allowed(
 
 
 def test_a_consumer_of_a_major_nobody_produces_is_refused(
-    local_stack: LocalStack, tmp_path: Path
+    local_stack: Pipeline, tmp_path: Path
 ) -> None:
     # Given an indexer candidate whose rule moved to ThumbnailsGenerated v2 before its producer
     tree = _candidate_tree(tmp_path)

@@ -23,7 +23,7 @@ import pytest
 from tests.support.stack import Pipeline
 from tools.package import REPO, declared_default, service_names, variable_default
 
-pytestmark = pytest.mark.infra
+pytestmark = [pytest.mark.infra, pytest.mark.e2e]
 
 SERVICES = service_names()
 ENVIRONMENT = "local"

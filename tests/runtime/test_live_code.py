@@ -15,7 +15,7 @@ from tools.runtime import LocalRuntime
 Deploy = Callable[..., tuple[ToyFunction, LocalRuntime]]
 
 # A moto server and the python3.12 workers: the stack tier, not the unit tier.
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.runtime]
 
 
 def source_copy(folder: Path) -> Path:
