@@ -14,3 +14,14 @@ variable "thumbnail_url_expires_seconds" {
     error_message = "thumbnail_url_expires_seconds must be 60-3600."
   }
 }
+
+variable "read_api_operator_scope" {
+  description = "The JWT scope (in the token's scope/scp claim) with which the read API lists and reads every owner's assets; every such read is logged with the caller. null: no caller has it, each sees only their own."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.read_api_operator_scope == null || can(regex("^[A-Za-z0-9._:/-]+$", var.read_api_operator_scope))
+    error_message = "read_api_operator_scope must be one scope token: letters, digits and . _ : / -."
+  }
+}
