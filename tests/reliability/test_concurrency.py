@@ -14,43 +14,28 @@ and a tail of the bus missed AssetIndexed events that the indexer had published.
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import boto3
 import pytest
 
 from tests.reliability.common import record, wait_terminal
+from tests.support.concurrency import THREADS, race
 from tests.support.events import example
 from tests.support.stack import Pipeline
 from tools.cli.tail import BusTail
 
 pytestmark = pytest.mark.e2e
 
-THREADS = 16
 ASSETS = 24
 FACTS = {
     "AssetIngested": "ingested",
     "ThumbnailsGenerated": "thumbnails",
     "MetadataExtracted": "metadata",
 }
-
-
-def race(count: int, work: Callable[[int], Any]) -> list[Any]:
-    start = threading.Barrier(min(count, THREADS))
-
-    def run(index: int) -> Any:
-        if index < THREADS:
-            start.wait()
-        return work(index)
-
-    with ThreadPoolExecutor(THREADS) as pool:
-        return list(pool.map(run, range(count)))
 
 
 def own_client(stack: Pipeline, service: str) -> Any:

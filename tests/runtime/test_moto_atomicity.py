@@ -19,8 +19,7 @@ import json
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -29,11 +28,10 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from tests.runtime.conftest import CREDENTIALS
+from tests.support.concurrency import THREADS, race
 
 pytestmark = pytest.mark.runtime
 
-# The runtime runs up to five workers per function and four functions at once.
-THREADS = 16
 CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 5}, max_pool_connections=4)
 
 
@@ -42,19 +40,6 @@ def client(endpoint: str, service: str) -> Any:
     return boto3.session.Session().client(
         service, endpoint_url=endpoint, config=CONFIG, **CREDENTIALS
     )
-
-
-def race(count: int, work: Callable[[int], Any]) -> list[Any]:
-    """Run ``work(0..count-1)`` on THREADS threads released together; return the results."""
-    start = threading.Barrier(min(count, THREADS))
-
-    def run(index: int) -> Any:
-        if index < THREADS:
-            start.wait()
-        return work(index)
-
-    with ThreadPoolExecutor(THREADS) as pool:
-        return list(pool.map(run, range(count)))
 
 
 def lost_the_condition(error: ClientError) -> None:
