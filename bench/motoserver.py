@@ -73,7 +73,9 @@ def server(command: list[str]) -> Iterator[str]:
 def _client(endpoint: str, service: str) -> Any:
     import boto3
 
-    return boto3.session.Session().client(
+    # one helper for several services: the service name is a plain str, not the stubs' Literal
+    session: Any = boto3.session.Session()
+    return session.client(
         service,
         endpoint_url=endpoint,
         region_name="us-east-1",

@@ -30,6 +30,8 @@ from botocore.exceptions import ClientError
 
 from tests.runtime.conftest import CREDENTIALS
 
+pytestmark = pytest.mark.runtime
+
 # The runtime runs up to five workers per function and four functions at once.
 THREADS = 16
 CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 5}, max_pool_connections=4)
