@@ -11,7 +11,7 @@ SERVICE ?=
 ENV ?= dev
 PYTEST_ARGS ?=
 
-.PHONY: help setup test unit slow mypy browser contract schemas-release lint format catalog package up down deploy plan demo bench lock clean prerequisites
+.PHONY: help setup test unit slow mypy browser contract schemas-release lint format catalog package up stop down status deploy plan demo bench lock clean prerequisites
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z%_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -64,9 +64,10 @@ prerequisites: $(BIN)/.installed
 SLOW_TIERS := infra e2e browser runtime network
 SLOW_MARKEXPR := $(subst $(eval) , or ,$(strip $(SLOW_TIERS)))
 UNIT_MARKEXPR := not ($(SLOW_MARKEXPR))
-# Two workers: the unit tier is CPU-bound (moto's in-process mocks). loadgroup keeps the services'
-# tests and the published-events contract on one worker (see conftest.py); the rest is shared.
-UNIT_WORKERS ?= 2
+# One process by default: the published-events contract reads what every service test published in
+# its own process, and under two workers (UNIT_WORKERS=2, loadgroup: see conftest.py) a clean CI
+# run still saw ingest's AssetRejected land on the other worker. UNIT_WORKERS=2 is faster locally.
+UNIT_WORKERS ?= 0
 
 test: setup ## Run the whole suite: unit, contract, runtime, infrastructure, end to end, browser
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -95,11 +96,12 @@ schemas-release: setup ## Freeze the current version of every schema in its rele
 MYPY_PATHS := shared/media_shared $(foreach s,$(SERVICES),services/$(s)/$(subst -,_,$(s))) bench
 MYPY_PATHS += tools
 
-lint: setup ## ruff (lint + format check) everywhere, terraform fmt -check, mypy on shared/, services, tools/, bench/
+lint: setup ## ruff (lint + format check) everywhere, terraform fmt -check, mypy on shared/, services, tools/, bench/, actionlint on .github/workflows
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	terraform fmt -check -recursive
 	$(MAKE) --no-print-directory mypy
+	$(BIN)/actionlint
 
 mypy: ## mypy (strict) on MYPY_PATHS alone, as the pre-commit hook runs it
 	$(BIN)/mypy $(MYPY_PATHS)
@@ -121,7 +123,7 @@ lock: ## Re-pin requirements/dev.txt from pyproject's ranges (needs the network)
 clean: ## Remove build output (not the virtualenv)
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache
 
-# --- Lambda artifacts, the local stack, deploys (tools/package.py, tools/stack.py) ---
+# --- Lambda artifacts, the local stack, deploys (tools/package.py, tools/localstack/) ---
 # ENV goes to the driver only when given (command line or environment): without it, deploy/plan
 # target the local stack while `make up` runs, else AWS dev.
 STACK_ENV = $(if $(filter command environment,$(origin ENV)),--env $(ENV))
@@ -133,23 +135,29 @@ package: setup ## Build Lambda zips in build/lambda: all, or SERVICE=<name>
 package-%: setup ## Build one service's Lambda zip, e.g. make package-thumbnailer
 	$(BIN)/python -m tools.package $*
 
-up: setup ## Local stack: moto on loopback, every Terraform root applied to it (.local/)
-	$(BIN)/python -m tools.stack up
+up: setup ## Local stack: moto on loopback, every root applied (.local/); warm if nothing changed [APPLY=1]
+	$(BIN)/python -m tools.localstack up $(if $(APPLY),--apply)
+
+stop: ## Stop the local stack, keeping its state for a warm `make up`
+	$(BIN)/python -m tools.localstack stop
 
 down: ## Stop the local stack and remove its state
-	$(BIN)/python -m tools.stack down
+	$(BIN)/python -m tools.localstack down
+
+status: ## The local stack: recorded, running, saved, changed since the last `make up`
+	$(BIN)/python -m tools.localstack status
 
 deploy: setup ## Plan + apply one service root: SERVICE=<name> [ENV=dev | LOCAL=1]
-	$(BIN)/python -m tools.stack deploy $(SERVICE) $(STACK_ENV) $(STACK_LOCAL)
+	$(BIN)/python -m tools.localstack deploy $(SERVICE) $(STACK_ENV) $(STACK_LOCAL)
 
 deploy-%: setup ## Deploy one service, e.g. make deploy-thumbnailer [ENV=dev | LOCAL=1]
-	$(BIN)/python -m tools.stack deploy $* $(STACK_ENV) $(STACK_LOCAL)
+	$(BIN)/python -m tools.localstack deploy $* $(STACK_ENV) $(STACK_LOCAL)
 
 plan: setup ## Plan one service root: SERVICE=<name> [ENV=dev | LOCAL=1]
-	$(BIN)/python -m tools.stack plan $(SERVICE) $(STACK_ENV) $(STACK_LOCAL)
+	$(BIN)/python -m tools.localstack plan $(SERVICE) $(STACK_ENV) $(STACK_LOCAL)
 
 plan-%: setup ## Plan one service, e.g. make plan-indexer [ENV=dev | LOCAL=1]
-	$(BIN)/python -m tools.stack plan $* $(STACK_ENV) $(STACK_LOCAL)
+	$(BIN)/python -m tools.localstack plan $* $(STACK_ENV) $(STACK_LOCAL)
 
 # --- Benchmarks (bench/, bench/README.md) ---
 BENCH ?= all
@@ -171,7 +179,7 @@ bench: setup ## Benchmarks vs peers and floors, stored in bench/results.*: [BENC
 .PHONY: runtime publish tail dlq
 
 runtime: setup ## Run the local stack's deployed functions against their queues (Ctrl-C stops)
-	$(BIN)/python -m tools.runtime
+	$(BIN)/python -m tools.localstack runtime $(RUNTIME_ARGS)
 
 demo: setup ## From a clean checkout to indexed sample images on the local stack, with a report
 	$(BIN)/python -m tools.demo
@@ -189,3 +197,18 @@ tail: setup ## Print every event on the bus as it arrives [DETAIL_TYPE=AssetInde
 
 dlq: setup ## List what waits in each service's dead-letter queue, with its error
 	$(BIN)/mediactl $(STACK_ENV) dlq list
+
+# --- Delivery: change detection, the deploy gate, a new service (tools/affected.py, tools/contracts.py, tools/scaffold) ---
+.PHONY: affected can-deploy new-service
+affected: setup ## The Terraform roots a change must plan, platform first: BASE=<rev> [HEAD=<rev>] [AFFECTED_ARGS=--json]
+	@test -n "$(BASE)" || { echo "usage: make affected BASE=origin/main [HEAD=HEAD]"; exit 2; }
+	@$(BIN)/python -m tools.affected $(BASE) $(or $(HEAD),HEAD) $(AFFECTED_ARGS)
+
+can-deploy: setup ## The deploy gate: may SERVICE (the working tree) go next to what ENV runs? [LOCAL=1]
+	@test -n "$(SERVICE)" || { echo "usage: make can-deploy SERVICE=<name> [ENV=dev | LOCAL=1]"; exit 2; }
+	$(BIN)/mediactl $(STACK_ENV) $(STACK_LOCAL) can-deploy $(SERVICE)
+
+new-service: setup ## A new service from the one skeleton: NAME=<name> CONSUMES=Event[,Event] PRODUCES=Event
+	@test -n "$(NAME)" -a -n "$(CONSUMES)" -a -n "$(PRODUCES)" || { echo "usage: make new-service NAME=audio-tagger CONSUMES=AssetIngested PRODUCES=AudioTagged"; exit 2; }
+	$(BIN)/python -m tools.scaffold $(NAME) --consumes $(CONSUMES) --produces $(PRODUCES)
+	$(MAKE) setup

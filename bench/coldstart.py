@@ -7,7 +7,7 @@ the function's Lambda environment (``tools.runtime.invoker.lambda_environment``:
 service's Terraform sets, and Lambda's own). Tracing is Active as deployed, so Powertools' Tracer
 loads the X-Ray SDK.
 
-AWS behind it is a moto server on loopback (``tools.runtime.moto_server``, started here and
+AWS behind it is a moto server on loopback (``tools.localstack.moto_server``, started here and
 stopped at the end) holding what the first invocation touches: the bus, each service's DLQ,
 the buckets (uploads versioned), the index table, Powertools' idempotency table, and the image
 (a 320x240 camera JPEG) each event refers to.
@@ -28,10 +28,7 @@ does not, by package, with their own import time.
 from __future__ import annotations
 
 import ast
-import contextlib
 import json
-import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -72,15 +69,13 @@ def package_name(service: str) -> str:
 @contextmanager
 def moto_server(directory: Path) -> Iterator[str]:
     """A moto server of our own on loopback; its endpoint. Stopped (by its pid) on the way out."""
-    from tools.runtime import moto_server as server
+    from tools.localstack import start_server, stop_server
 
-    record = server.start(directory)
+    stack, _ = start_server(directory, restore=False)
     try:
-        yield str(record["endpoint"])
+        yield stack.endpoint
     finally:
-        pid = int(record["pid"])
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGTERM)  # its own session: the server and nothing else
+        stop_server(stack, save=False)
 
 
 @dataclass

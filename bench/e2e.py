@@ -267,18 +267,17 @@ def _percentile(values: list[float], share: float) -> float:
 
 def run(ctx: Context) -> list[Row]:
     from tools import demo
-    from tools.cli.target import resolve_target
     from tools.cli.uploads import upload
-    from tools.runtime.endpoint import read_local_stack
+    from tools.localstack import resolve_target
 
     directory = stackup.STACK_DIR
     os.environ["MEDIA_STACK_DIR"] = str(directory)
     photos = corpus.e2e_photos(ctx.e2e_count + WARMUP)
     paths = corpus.ensure(photos, directory=corpus.DEFAULT_DIR / "e2e", say=ctx.say)
     files = [paths[p.name] for p in photos]
-    endpoint = demo.ensure_stack(directory, deploy=None)
-    stack = read_local_stack(directory / "moto.json")
-    if stack is None or stack.pid is None:
+    stack = demo.ensure_stack(directory, deploy=None)
+    endpoint = stack.endpoint
+    if stack.pid is None:
         raise RuntimeError(f"no moto server recorded in {directory}")
     target = resolve_target(endpoint=endpoint, environment="local")
     runtime_pid = demo.ensure_runtime(directory, endpoint, target.region)

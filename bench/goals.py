@@ -9,6 +9,8 @@ from bench.report import Goal, Row
 JPEG_FILES = ("jpeg-12mp", "jpeg-24mp", "jpeg-12mp-rot6")
 SERVICES = ("ingest", "thumbnailer", "metadata-extractor", "indexer")
 UP_GOAL_S = 60.0
+WARM_GOAL_S = 10.0  # make up after make stop, nothing changed
+RELOAD_GOAL_S = 5.0  # live code: save to the next invocation
 COLD_GOAL = 1.2
 
 
@@ -118,4 +120,13 @@ def judge(rows: Sequence[Row]) -> list[Goal]:
                 f"{up.project:.0f} s",
             )
         )
+    for name, title, goal in (
+        ("up/make up warm (stopped, unchanged), median", "make up warm", WARM_GOAL_S),
+        ("up/hot reload save to next invocation, median", "hot reload", RELOAD_GOAL_S),
+    ):
+        row = _find(rows, name)
+        if row is not None and row.project is not None:
+            goals.append(
+                Goal(title, f"under {goal:.0f} s", row.project < goal, f"{row.project:.1f} s")
+            )
     return goals

@@ -1,6 +1,6 @@
 """Section moto: what serialising the local moto server costs in throughput (issue 11).
 
-The local stack's server (``tools.runtime.moto_server``) runs one request at a time
+The local stack's server (``tools.localstack.moto_server``) runs one request at a time
 (``tools.runtime.serial``) so that conditional writes, queues and ``PutEvents`` fan-out are
 atomic. The peer is plain ``moto_server`` from the same moto, which interleaves requests (and
 loses writes under concurrency). Both get the same mix, from 16 clients of their own (the
@@ -33,7 +33,7 @@ CLIENTS = 16
 WINDOW = 10.0
 REPO = Path(__file__).resolve().parents[1]
 SERVERS = {
-    "project": [sys.executable, "-m", "tools.runtime.moto_server"],
+    "project": [sys.executable, "-m", "tools.localstack.moto_server"],
     "plain moto": [sys.executable, "-m", "moto.server"],
 }
 
@@ -73,8 +73,7 @@ def server(command: list[str]) -> Iterator[str]:
 def _client(endpoint: str, service: str) -> Any:
     import boto3
 
-    # one helper for several services: the service name is a plain str, not the stubs' Literal
-    session: Any = boto3.session.Session()
+    session: Any = boto3.session.Session()  # a service named at run time: no overload to match
     return session.client(
         service,
         endpoint_url=endpoint,

@@ -1,11 +1,16 @@
-"""Section 5: ``make up`` from nothing, timed, with where its time goes.
+"""Section 5: ``make up`` from nothing, timed, with where its time goes; warm up; hot reload.
 
 "From nothing" is what ``make down`` leaves: no moto server, no Terraform state, no per-root
 Terraform data directories (the provider plugin cache and CLI config under ``.local/`` stay, as
 they do for a developer; a first-ever run also fills that cache). The bench runs
-``python -m tools.stack down`` then ``python -m tools.stack up`` (what ``make up`` runs after
-``make setup``) with ``MEDIA_STACK_DIR=build/bench/stack``, so it never touches a developer's own
-stack in ``.local/``. The stack is left running for section e2e, which stops it.
+``python -m tools.localstack down`` then ``python -m tools.localstack up`` (what ``make up`` runs
+after ``make setup``) with ``MEDIA_STACK_DIR=build/bench/stack``, so it never touches a
+developer's own stack in ``.local/``. The stack is left running for section e2e, which stops it.
+
+Then the developer's loop: ``make stop`` and ``make up`` with nothing changed, three times (the
+warm start: the server restored from its snapshot, nothing applied), and the hot reload latency
+of live code (``bench/livecode.py``: from saving an edited handler to the first invocation that
+runs it), three rounds.
 
 Where the time goes is read from the Terraform logs: the slowest resource creations, whose
 durations are the AWS provider's confirmation waits (infra/README.md).
@@ -13,12 +18,12 @@ durations are the AWS provider's confirmation waits (infra/README.md).
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
 import time
 from pathlib import Path
+from statistics import median
 
 from bench.context import Context
 from bench.machine import BUILD, REPO
@@ -26,6 +31,9 @@ from bench.report import Row
 
 STACK_DIR = BUILD / "stack"
 GOAL_S = 60.0
+WARM_GOAL_S = 10.0
+RELOAD_GOAL_S = 5.0
+WARM_ROUNDS = 3
 _COMPLETE = re.compile(r"^(?P<address>\S+): Creation complete after (?P<time>[0-9hms]+)")
 _UP = re.compile(r"local stack up in (?P<seconds>[0-9.]+) s")
 _ROOT = re.compile(
@@ -34,25 +42,20 @@ _ROOT = re.compile(
 
 
 def stack_env() -> dict[str, str]:
-    return {**os.environ, "MEDIA_STACK_DIR": str(STACK_DIR)}
+    from tools.localstack import stack_env as env_of
+
+    return env_of(STACK_DIR)
 
 
 def down() -> None:
-    subprocess.run(
-        [sys.executable, "-m", "tools.stack", "down"],
-        cwd=REPO,
-        env=stack_env(),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    driver("down")
 
 
-def up() -> tuple[float, str]:
-    """``tools.stack up`` on the bench's stack directory: (wall seconds, its output)."""
+def driver(command: str) -> tuple[float, str]:
+    """``tools.localstack COMMAND`` on the bench's stack directory: (wall seconds, its output)."""
     began = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-m", "tools.stack", "up"],
+        [sys.executable, "-m", "tools.localstack", command],
         cwd=REPO,
         env=stack_env(),
         capture_output=True,
@@ -61,8 +64,13 @@ def up() -> tuple[float, str]:
     )
     seconds = time.monotonic() - began
     if done.returncode != 0:
-        raise RuntimeError(f"tools.stack up failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
+        tail = f"{done.stdout[-3000:]}{done.stderr[-3000:]}"
+        raise RuntimeError(f"tools.localstack {command} failed:\n{tail}")
     return seconds, done.stdout
+
+
+def up() -> tuple[float, str]:
+    return driver("up")
 
 
 def _seconds(text: str) -> int:
@@ -85,7 +93,7 @@ def slowest_creations(log_dir: Path, count: int = 4) -> list[tuple[str, str, int
 
 
 def run(ctx: Context) -> list[Row]:
-    ctx.say(f"  tools.stack down, then up (MEDIA_STACK_DIR={STACK_DIR.relative_to(REPO)})")
+    ctx.say(f"  tools.localstack down, then up (MEDIA_STACK_DIR={STACK_DIR.relative_to(REPO)})")
     down()
     seconds, output = up()
     timeline = next(
@@ -107,12 +115,43 @@ def run(ctx: Context) -> list[Row]:
         f"waits): {waits}"
     )
     ctx.details["up"] = {"seconds": seconds, "output": output[-4000:]}
-    return [
+    rows = [Row("up/make up from nothing", "s", seconds, GOAL_S, "goal")]
+
+    warm: list[float] = []
+    for _ in range(WARM_ROUNDS):
+        driver("stop")
+        took, said = up()
+        if "(warm)" not in said:
+            raise RuntimeError(f"make up after make stop was not warm:\n{said[-3000:]}")
+        warm.append(took)
+    ctx.say(f"  make up warm (after make stop, nothing changed): {_listed(warm)} s")
+    rows.append(
+        Row("up/make up warm (stopped, unchanged), median", "s", median(warm), WARM_GOAL_S, "goal")
+    )
+
+    from bench import livecode
+    from tools.localstack import read_stack
+
+    stack = read_stack(STACK_DIR)
+    assert stack is not None
+    reload = livecode.measure(stack.endpoint, rounds=WARM_ROUNDS)
+    ctx.say(f"  hot reload (save to the first invocation of the new code): {_listed(reload)} s")
+    rows.append(
         Row(
-            "up/make up from nothing",
+            "up/hot reload save to next invocation, median",
             "s",
-            seconds,
-            GOAL_S,
+            median(reload),
+            RELOAD_GOAL_S,
             "goal",
         )
-    ]
+    )
+    ctx.notes.append(
+        f"up: warm make up {_listed(warm)} s (make stop then make up, nothing changed); "
+        f"hot reload {_listed(reload)} s (live code, save to the first invocation running it)"
+    )
+    ctx.details["warm"] = {"seconds": warm, "reload_seconds": reload}
+    return rows
+
+
+def _listed(values: list[float]) -> str:
+    return ", ".join(f"{value:.1f}" for value in values)

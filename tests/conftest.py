@@ -1,9 +1,10 @@
 """Fixtures shared by the test folders: the one local stack of the session.
 
 ``pipeline`` (session scope) is the stack of ``tests.support.stack``: moto, the real Terraform,
-the runtime and its fault proxy, brought up once, on first use, for the end-to-end and the
-reliability tests together, and brought down at the end of the session. Tests that change it
-(fault rules, disabled rules) undo what they changed; nothing else is reset between tests.
+the runtime and its fault proxy, brought up once, on first use, for the end-to-end, reliability,
+browser and infrastructure tests together, and brought down at the end of the session. Tests that
+change it (fault rules, disabled rules, a deploy) undo what they changed; nothing else is reset
+between tests.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pytest
 from tests.support.stack import (
     Pipeline,
     StackError,
-    start_pipeline,
+    start_session_pipeline,
     terraform_available,
     wait_until,
 )
@@ -26,7 +27,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
     if not terraform_available():
         pytest.skip("the terraform CLI is not on PATH")
     try:
-        running = start_pipeline(tmp_path_factory.mktemp("stack"))
+        running = start_session_pipeline(tmp_path_factory.mktemp("stack"))
     except StackError as error:
         pytest.fail(str(error))
     try:

@@ -1,7 +1,7 @@
 """``make demo``: a clean checkout to processed, indexed images, on the local stack.
 
-1. the local stack: a moto server on loopback (``tools.runtime.moto_server``) with the real
-   Terraform applied to it (``python -m tools.stack up``, which also builds the Lambda zips);
+1. the local stack: a moto server on loopback (``tools.localstack.moto_server``) with the real
+   Terraform applied to it (``python -m tools.localstack up``, which also builds the Lambda zips);
 2. the local runtime in the background (``python -m tools.runtime``), running the deployed
    functions from those zips;
 3. sample images generated here (``tests/support/images.py``: photographic-ish pictures with
@@ -32,10 +32,20 @@ from typing import Any
 
 from media_shared.index import AssetRecord
 from tools.cli import assets
-from tools.cli.target import CliError, Target, resolve_target
+from tools.cli.errors import CliError
 from tools.cli.uploads import Upload, upload
-from tools.runtime import moto_server
-from tools.runtime.endpoint import read_local_stack, stack_dir
+from tools.localstack import (
+    Stack,
+    StackError,
+    Target,
+    ensure_running,
+    is_patched,
+    read_stack,
+    resolve_target,
+    stack_dir,
+    stack_env,
+)
+from tools.localstack.driver import live_overlays
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_TIMEOUT = 240.0
@@ -117,55 +127,62 @@ def say(message: str) -> None:
 # --- the stack and the runtime -----------------------------------------------------------------
 
 
-def _deployed(endpoint: str) -> bool:
+def _deployed(stack: Stack) -> bool:
     """Whether the platform and the indexer published their parameters there."""
-    target = resolve_target(endpoint=endpoint, environment="local")
+    target = resolve_target(endpoint=stack.endpoint, environment="local")
     try:
         target.bucket("uploads")
-        target.index_table  # noqa: B018 (read for its CliError)
-    except CliError:
+        target.index_table  # noqa: B018 (read for its StackError)
+    except StackError:
         return False
     return True
 
 
-def ensure_stack(directory: Path, deploy: bool | None) -> str:
-    """The local stack's endpoint: moto started if needed, every root applied (``make up``).
+def ensure_stack(directory: Path, deploy: bool | None) -> Stack:
+    """The local stack: brought up by ``make up``'s driver unless it runs deployed already.
 
-    ``deploy`` None: apply unless a running stack is already deployed (then it is used as it is;
-    ``make up`` or ``--deploy`` re-applies it).
+    ``deploy`` None: ``up`` unless a running stack is already deployed (then it is used as it
+    is); ``up`` itself starts warm when nothing changed since its last run. True: ``up --apply``
+    even on a running stack. False: only the server is started, nothing applied.
     """
-    stack = read_local_stack(directory / "moto.json")
-    running = stack is not None and stack.running and moto_server.answers(stack.endpoint)
-    if deploy is None:
-        deploy = not running or not _deployed(stack.endpoint if stack else "")
-    if stack is not None and running:
-        if stack.pid is not None and not moto_server.is_patched(stack.pid):
-            say(
-                "warning: the running moto server is a plain moto_server, whose own SQS->Lambda "
-                "emulation receives messages behind the runtime's back (spurious DLQ moves). "
-                "For a faithful run: `make down && make demo`."
-            )
-        say(f"local stack: reusing {stack.endpoint}")
-    else:
-        record = moto_server.start(directory)
-        say(f"local stack: started moto on {record['endpoint']} (pid {record['pid']})")
-    if deploy:
-        say("local stack: applying the platform and the service roots (python -m tools.stack up)")
-        began = time.monotonic()
-        done = subprocess.run(
-            [sys.executable, "-m", "tools.stack", "up"],
-            cwd=REPO,
-            env={**os.environ, "MEDIA_STACK_DIR": str(directory)},
-            capture_output=True,
-            text=True,
+    try:
+        stack = read_stack(directory)
+    except ValueError:
+        stack = None
+    running = stack is not None and stack.serving
+    if stack is not None and running and stack.pid is not None and not is_patched(stack.pid):
+        say(
+            "warning: the running moto server is a plain moto_server, whose own SQS->Lambda "
+            "emulation receives messages behind the runtime's back (spurious DLQ moves). "
+            "For a faithful run: `make down && make demo`."
         )
-        if done.returncode != 0:
-            raise CliError(f"`tools.stack up` failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
-        say(f"local stack: deployed in {time.monotonic() - began:.1f} s")
-    stack = read_local_stack(directory / "moto.json")
+    if deploy is None:
+        deploy = None if not running or stack is None or not _deployed(stack) else False
+    if deploy is False:
+        if running and stack is not None:
+            say(f"local stack: reusing {stack.endpoint}")
+            return stack
+        stack, how = ensure_running(directory)
+        say(f"local stack: moto {how} on {stack.endpoint} (pid {stack.pid}), nothing applied")
+        return stack
+    command = ["up", "--apply"] if deploy else ["up"]
+    say(f"local stack: python -m tools.localstack {' '.join(command)}")
+    began = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "tools.localstack", *command],
+        cwd=REPO,
+        env=stack_env(directory),
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise CliError(f"`tools.localstack up` failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
+    warm = " (warm: nothing changed)" if "(warm)" in done.stdout else ""
+    say(f"local stack: up in {time.monotonic() - began:.1f} s{warm}")
+    stack = read_stack(directory)
     if stack is None:
         raise CliError(f"no {directory / 'moto.json'} after bringing the stack up")
-    return stack.endpoint
+    return stack
 
 
 def _runtime_state(path: Path) -> dict[str, Any] | None:
@@ -213,6 +230,8 @@ def ensure_runtime(directory: Path, endpoint: str, region: str, timeout: float =
                     str(log_dir),
                     "--state-file",
                     str(state_file),
+                    # live code: an edited handler runs with the next invocation
+                    *(f"--live={overlay}" for overlay in live_overlays()),
                 ],
                 cwd=REPO,
                 stdin=subprocess.DEVNULL,
@@ -359,7 +378,8 @@ def main(argv: list[str] | None = None) -> int:
     began = time.monotonic()
     directory = stack_dir()
     try:
-        endpoint = ensure_stack(directory, deploy=args.deploy)
+        stack = ensure_stack(directory, deploy=args.deploy)
+        endpoint = stack.endpoint
         target = resolve_target(endpoint=endpoint, environment="local")
         runtime_pid = ensure_runtime(directory, endpoint, target.region)
         run = time.strftime("%Y%m%d-%H%M%S")
@@ -374,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
         uploads = upload(target, [folder / s.name for s in files], prefix=f"demo/{run}/")
         say(f"to s3://{uploads[0].bucket}/demo/{run}/; waiting for every one to finish:")
         progress = wait_for_terminal(target, uploads, args.timeout)
-    except CliError as error:
+    except (CliError, StackError) as error:
         say(f"demo: error: {error}")
         return 1
     expected = {s.name: s.expected for s in files}

@@ -188,11 +188,13 @@ _DEFAULT = re.compile(
 
 def variable_default(infra_dir: Path, name: str) -> str | None:
     """The default of a root's ``variable "<name>"`` (a string, number or bool literal) in its
-    variables.tf, as text; None when the variable or a literal default is not there."""
-    variables = infra_dir / "variables.tf"
-    if not variables.is_file():
+    variables.tf or service-variables.tf (the variables every service root links from
+    infra/service-root/), as text; None when the variable or a literal default is not there."""
+    files = [infra_dir / name for name in ("variables.tf", "service-variables.tf")]
+    texts = [path.read_text(encoding="utf-8") for path in files if path.is_file()]
+    if not texts:
         return None
-    text = _strip_hcl_comments(variables.read_text(encoding="utf-8"))
+    text = _strip_hcl_comments("\n".join(texts))
     header = re.compile(rf'^\s*variable\s+"{re.escape(name)}"\s*\{{', re.MULTILINE)
     body = _block_body(text, header)
     if body is None:
@@ -201,9 +203,27 @@ def variable_default(infra_dir: Path, name: str) -> str | None:
     while previous != body:
         previous, body = body, _NESTED_BLOCK.sub("", body)
     match = _DEFAULT.search(body)
-    if match is None:
+    if match is None or match["bare"] == "null":
         return None
     return match["string"] if match["string"] is not None else match["bare"]
+
+
+_SERVICE_DEFAULTS = re.compile(r"^\s*defaults\s*=\s*\{(?P<body>[^{}]*)\}", re.MULTILINE)
+
+
+def declared_default(infra_dir: Path, name: str) -> str | None:
+    """What a service root uses for ``name`` when it is not set: the variable's literal default,
+    or, where that is null, the root's ``local.defaults`` entry (its main.tf, see
+    infra/service-root/README.md); None when neither is there."""
+    value = variable_default(infra_dir, name)
+    main = infra_dir / "main.tf"
+    if value is not None or not main.is_file():
+        return value
+    match = _SERVICE_DEFAULTS.search(_strip_hcl_comments(main.read_text(encoding="utf-8")))
+    if match is None:
+        return None
+    entry = re.search(rf"\b{re.escape(name)}\s*=\s*(?P<value>[^\s,}}]+)", match["body"])
+    return entry["value"].strip('"') if entry else None
 
 
 def declared_architecture(infra_dir: Path) -> str | None:

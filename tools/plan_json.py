@@ -4,9 +4,10 @@
 
 Checks that read a plan judge what a deploy *would* do, before anything exists: the document is
 the one a reviewer approves. The plans are made against a throwaway moto server, with the same
-configuration as the local stack (``tools.stack``), in this order:
+configuration as the local stack (``tools.localstack``), in this order:
 
-1. moto on loopback in a scratch stack directory (``tools.stack.start_moto``) and the state bucket;
+1. moto on loopback in a scratch stack directory (``tools.localstack.server``) and the state
+   bucket;
 2. every root initialised, in parallel (the provider comes from the shared plugin cache);
 3. the platform planned from empty state: the plan of a first deploy, where everything is new;
 4. of the platform, only the SSM parameters (and what their values are made of: the bus and the
@@ -17,8 +18,8 @@ configuration as the local stack (``tools.stack``), in this order:
 6. moto stopped (unless ``--keep``) and the scratch directory left for inspection.
 
 Each root's plan is written to ``<out>/<root>.plan.json``; ``--out`` defaults to
-``.local/plan-json``. Terraform runs through tools.terraform_env.RootRunner (python-terraform), one
-process per concurrent run, since python-terraform reads ``os.environ``.
+``.local/plan-json``. Terraform runs through tools.localstack.terraform.RootRunner
+(python-terraform), one process per concurrent run, since python-terraform reads ``os.environ``.
 """
 
 from __future__ import annotations
@@ -37,12 +38,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tools import stack
-from tools.terraform_env import (
-    LOCAL_DIR,
+from tools.localstack import driver, server
+from tools.localstack.errors import StackError
+from tools.localstack.record import LOCAL_DIR
+from tools.localstack.terraform import (
     Root,
     RootRunner,
-    StackError,
     all_roots,
     local_backend_config,
     local_settings,
@@ -135,9 +136,9 @@ def plan_every_root(
     if not roots or roots[0].id != "platform":
         raise StackError("the platform root comes first: the service roots read its parameters")
     platform, services = roots[0], roots[1:]
-    moto, _ = stack.start_moto(directory)
+    moto, _ = server.ensure_running(directory)
     try:
-        stack.ensure_state_bucket(moto.endpoint)
+        driver.ensure_state_bucket(moto.endpoint)
         mark("moto up")
         env = terraform_settings(local_settings(os.environ, moto.endpoint))
         env["TF_VAR_artifact_path"] = str(stand_in_artifact(directory / "stand-in.zip"))
@@ -177,7 +178,7 @@ def plan_every_root(
         return PlanRun(plans, time.monotonic() - started, marks, directory, moto.endpoint)
     finally:
         if not keep:
-            stack.stop_moto(moto)
+            server.stop(moto, save=False)
 
 
 def write_plans(run: PlanRun, out: Path) -> list[Path]:

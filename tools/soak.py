@@ -21,20 +21,17 @@ list of uploads it made. The last line, for scripts::
 ``lost`` counts uploads the reconciliation could not place in a terminal state. Exit status 0
 when nothing is lost, every upload ended where its kind says, and the reconciliation is exact.
 
-:class:`LocalPipeline` (a local stack, its runtime and the fault proxy) is also the end-to-end
-and reliability tests' session fixture (``tests/support/stack.py``).
+The stack is a :class:`tools.localstack.LocalPipeline` (a local stack, its runtime and the fault
+proxy), the same as the test session's.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import math
-import os
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -42,164 +39,20 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cached_property
 from pathlib import Path
 
 from media_shared.ids import asset_id
 from tools.cli.reconcile import Reconciliation, State, dead_letters, index_items, reconcile
-from tools.cli.services import ServiceQueues, backlog, service_queues
-from tools.cli.target import Target, resolve_target
-from tools.runtime import LocalRuntime, RuntimeOptions, moto_server
-from tools.runtime.faults import DuplicateDeliveries, FaultProxy, Rule
-from tools.runtime.poller import BatchOutcome
+from tools.localstack import LocalPipeline, start_pipeline
+from tools.runtime.faults import DuplicateDeliveries, Rule
 
 REPO = Path(__file__).resolve().parents[1]
-SERVICES = {"ingest", "thumbnailer", "metadata-extractor", "indexer"}
-UP_TIMEOUT = 900
-RETRY_VISIBILITY = 2
 LINE = (
     "soak: uploads={n} indexed={a} rejected={r} dlq={d} lost={lost} "
     "p50={p50:.1f}s p95={p95:.1f}s rate={rate:.1f}/s"
 )
-
-
-# --------------------------------------------------------------------------------------------
-# A local pipeline: the stack, its runtime, the fault proxy
-# --------------------------------------------------------------------------------------------
-
-
-class StackError(RuntimeError):
-    """The stack could not be brought up; the message has the driver's output."""
-
-
-def driver(command: str, env: dict[str, str], timeout: float) -> subprocess.CompletedProcess[str]:
-    """``python -m tools.stack COMMAND`` (what ``make up`` / ``make down`` run)."""
-    return subprocess.run(
-        [sys.executable, "-m", "tools.stack", command],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
-@dataclass
-class LocalPipeline:
-    """A local stack with the runtime running its functions, their AWS calls via ``faults``."""
-
-    directory: Path
-    endpoint: str
-    target: Target
-    runtime: LocalRuntime
-    faults: FaultProxy
-    env: dict[str, str]
-    outcomes: list[BatchOutcome] = field(default_factory=list)
-    owned: bool = True  # brought up here (and so brought down by stop())
-    up_output: str = ""  # what `tools.stack up` printed (empty for an existing stack)
-
-    @cached_property
-    def queues(self) -> dict[str, ServiceQueues]:
-        return service_queues(self.target)
-
-    def backlog(self) -> dict[str, int]:
-        """Messages waiting, in flight or delayed in each service's queue."""
-        return backlog(self.target, self.queues)
-
-    def wait_idle(self, timeout: float = 120, settle: float = 1.0) -> None:
-        """Until every service queue is empty for ``settle`` s (TimeoutError after ``timeout``)."""
-        deadline = time.monotonic() + timeout
-        quiet_since: float | None = None
-        while True:
-            busy = {name: n for name, n in self.backlog().items() if n}
-            now = time.monotonic()
-            if busy:
-                quiet_since = None
-                if now > deadline:
-                    raise TimeoutError(f"queues still busy after {timeout:.0f}s: {busy}")
-            elif quiet_since is None:
-                quiet_since = now
-            elif now - quiet_since >= settle:
-                return
-            time.sleep(0.2)
-
-    def stop(self) -> None:
-        try:
-            self.runtime.stop()
-        finally:
-            self.faults.close()
-            if self.owned:
-                driver("down", self.env, 120)
-
-
-def start_local_pipeline(
-    directory: Path, *, existing: bool = False, retry_visibility: int = RETRY_VISIBILITY
-) -> LocalPipeline:
-    """Bring a stack up in ``directory`` (or use the one there) and run the runtime on it.
-
-    The functions' workers reach the stack through a fault proxy (no rule: no fault); failed
-    messages come back after ``retry_visibility`` s instead of the queue's visibility timeout.
-    """
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TF_VAR_"))}
-    env["MEDIA_STACK_DIR"] = str(directory)
-    runtime: LocalRuntime | None = None
-    faults: FaultProxy | None = None
-    up_output = ""
-    try:
-        if existing:
-            record = json.loads((directory / "moto.json").read_text(encoding="utf-8"))
-        else:
-            record = moto_server.start(directory)
-            up = driver("up", env, UP_TIMEOUT)
-            if up.returncode != 0:
-                raise StackError(
-                    f"`tools.stack up` failed (exit {up.returncode}):\n{up.stdout}{up.stderr}"
-                )
-            up_output = up.stdout
-        endpoint = str(record["endpoint"])
-        faults = FaultProxy(endpoint)
-        outcomes: list[BatchOutcome] = []
-        runtime = LocalRuntime(
-            RuntimeOptions(
-                endpoint=endpoint,
-                log_dir=directory / "logs",
-                code_root=directory / "code",
-                function_endpoint=faults.endpoint,
-                retry_visibility=retry_visibility,
-            ),
-            on_batch=outcomes.append,
-        )
-        problems = runtime.refresh()
-        if problems:
-            raise StackError(
-                "the runtime cannot run the deployed functions:\n" + "\n".join(problems)
-            )
-        running = {p.service for p in runtime.pollers}
-        if running != SERVICES:
-            raise StackError(f"the runtime polls {sorted(running)}, expected {sorted(SERVICES)}")
-        target = resolve_target(endpoint=endpoint, environment="local")
-        return LocalPipeline(
-            directory,
-            endpoint,
-            target,
-            runtime,
-            faults,
-            env,
-            outcomes,
-            owned=not existing,
-            up_output=up_output,
-        )
-    except BaseException:
-        if runtime is not None:
-            runtime.stop()
-        if faults is not None:
-            faults.close()
-        if not existing:
-            driver("down", env, 120)
-        raise
 
 
 # --------------------------------------------------------------------------------------------
@@ -554,7 +407,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--stack",
         type=Path,
-        help="an existing local stack directory (MEDIA_STACK_DIR of `tools.stack up`, with no "
+        help="an existing local stack directory (MEDIA_STACK_DIR of `make up`, with no "
         "runtime running on it); default: a throwaway stack, brought down at the end",
     )
     args = parser.parse_args(argv)
@@ -589,11 +442,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     throwaway: Path | None = None
     if args.stack:
         print(f"soak: using the stack in {args.stack}", flush=True)
-        pipeline = start_local_pipeline(args.stack.resolve(), existing=True)
+        pipeline = start_pipeline(args.stack.resolve(), existing=True)
     else:
         throwaway = Path(tempfile.mkdtemp(prefix="media-soak-"))
         print(f"soak: bringing a throwaway local stack up in {throwaway}", flush=True)
-        pipeline = start_local_pipeline(throwaway)
+        pipeline = start_pipeline(throwaway)
         print(f"soak: stack up in {time.monotonic() - began:.0f}s", flush=True)
     try:
         result = run_soak(pipeline, config, say=lambda line: print(line, flush=True))

@@ -6,7 +6,9 @@
 //    (XMLHttpRequest, for its upload progress); S3 answers the new version's id.
 // 3. The upload is followed through the read API (GET /assets/by-upload, then the asset) until
 //    it is indexed (its thumbnail appears) or rejected (its reason is shown).
-// 4. The gallery lists indexed assets, newest first, with their metadata, and refreshes itself.
+// 4. The gallery lists the signed-in user's indexed assets (the read API answers no one else's),
+//    newest first, with their metadata, and refreshes itself.
+// Locally, ?user=<name> signs in as that user (the local issuer mints a token for any subject).
 "use strict";
 
 (() => {
@@ -17,6 +19,8 @@
 
   const state = { config: null, token: null, tokenPromise: null };
   const $ = (id) => document.getElementById(id);
+  // The user to sign in as, where the token endpoint lets the page choose (the local issuer).
+  const USER = new URLSearchParams(window.location.search).get("user");
 
   // --- talking to the APIs ---------------------------------------------------------------
 
@@ -33,7 +37,7 @@
     const response = await fetch(auth.tokenUrl, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: "{}",
+      body: JSON.stringify(USER ? { subject: USER } : {}),
     });
     if (!response.ok) throw new Error(`token: HTTP ${response.status}`);
     return (await response.json()).access_token;
@@ -271,6 +275,16 @@
 
   // --- start -------------------------------------------------------------------------------
 
+  // The subject the token names (shown only; the APIs verify the token themselves).
+  function signedInAs(jwt) {
+    try {
+      const part = jwt.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+      return JSON.parse(atob(part)).sub || null;
+    } catch (_) {
+      return null;
+    }
+  }
+
   async function start() {
     try {
       state.config = await loadConfig();
@@ -279,7 +293,9 @@
       $("session").textContent = `Not connected: ${error.message}`;
       return;
     }
-    $("session").textContent = "Signed in: uploads go straight to the bucket.";
+    const who = signedInAs(state.token);
+    $("session").textContent = `Signed in${who ? ` as ${who}` : ""}: your uploads and your gallery only.`;
+    if (who) document.body.dataset.user = who;
     const input = $("file");
     input.disabled = false;
     input.addEventListener("change", () => {

@@ -34,9 +34,17 @@ variable "archive_retention_days" {
 }
 
 variable "upload_allowed_origins" {
-  description = "Browser origins allowed to POST/PUT uploads straight to the uploads bucket (CORS). Empty: no browser uploads."
+  description = "Browser origins allowed to POST/PUT uploads straight to the uploads bucket (CORS): the web page's https:// origin (plain http only on loopback, for the local stack). Empty, the default: no browser uploads, in any environment that does not name its page."
   type        = list(string)
-  default     = ["http://localhost:3000"]
+  default     = []
+
+  validation {
+    condition = alltrue([
+      for origin in var.upload_allowed_origins :
+      can(regex("^https://[^/*]+$", origin)) || can(regex("^http://(localhost|127\\.0\\.0\\.1)(:([0-9]+|\\*))?$", origin))
+    ])
+    error_message = "Each upload origin is https://<host>[:port] (no path, no wildcard host), or http://localhost / http://127.0.0.1 with an optional port or :* for the local stack."
+  }
 }
 
 variable "uploads_expiration_days" {

@@ -7,13 +7,16 @@ uses :class:`AssetIndex`. The names of the table's keys and indexes live here, o
 Key schema (every key attribute is a string)::
 
     table      asset_id (partition)
-    by_status  status (partition)      updated_at (sort)   newest first: list assets by status
-    by_camera  camera (partition)      taken_at (sort)     camera = "<make>#<model>", normalised
-    by_taken   taken_year (partition)  taken_at (sort)     date-taken ranges, one year at a time
+    by_status  status (partition)      updated_at (sort)     newest first: list assets by status
+    by_camera  camera (partition)      taken_at (sort)       camera = "<make>#<model>", normalised
+    by_taken   taken_year (partition)  taken_at (sort)       date-taken ranges, one year at a time
+    by_owner   owner (partition)       owner_listing (sort)  one owner's assets by status
 
-The indexes are sparse: an asset without EXIF make/model is not in ``by_camera``, one without a
-date taken is in neither ``by_camera`` nor ``by_taken``. Every index projects all attributes, so
-a query returns whole records. No query here scans the table.
+``owner_listing`` is ``"<status>#<updated_at>"``: one query lists an owner's assets in a status,
+newest first. The indexes are sparse: an asset without EXIF make/model is not in ``by_camera``,
+one without a date taken is in neither ``by_camera`` nor ``by_taken``, an unowned one (no
+``owner``, see ``media_shared.ownership``) is not in ``by_owner``. Every index projects all
+attributes, so a query returns whole records. No query here scans the table.
 """
 
 from __future__ import annotations
@@ -39,11 +42,14 @@ UPDATED_AT = "updated_at"
 CAMERA = "camera"
 TAKEN_AT = "taken_at"
 TAKEN_YEAR = "taken_year"
+OWNER = "owner"
+OWNER_LISTING = "owner_listing"
 
 # Global secondary indexes.
 BY_STATUS = "by_status"
 BY_CAMERA = "by_camera"
 BY_TAKEN = "by_taken"
+BY_OWNER = "by_owner"
 
 # Sorts after every character an ISO 8601 timestamp uses: "<prefix>~" ends a prefix range.
 _PREFIX_END = "~"
@@ -73,6 +79,12 @@ def camera_key(make: str | None, model: str | None) -> str | None:
     if not make_part and not model_part:
         return None
     return f"{make_part}#{model_part}"
+
+
+def owner_listing(status: str, updated_at: str) -> str:
+    """The ``owner_listing`` attribute: ``"<status>#<updated_at>"``, so that one ``by_owner``
+    query lists an owner's assets in one status, newest first."""
+    return f"{status}#{updated_at}"
 
 
 def taken_year(taken_at: str | None) -> str | None:
@@ -155,6 +167,7 @@ class AssetRecord:
     original: dict[str, Any] | None = None
     thumbnails: list[dict[str, Any]] = field(default_factory=list)
     reason: str | None = None
+    owner: str | None = None
     item: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -177,6 +190,7 @@ class AssetRecord:
                 ((values.get("thumbnails") or {}).get("data") or {}).get("renditions") or []
             ),
             reason=values.get("reason"),
+            owner=values.get(OWNER),
             item=values,
         )
 
@@ -215,6 +229,25 @@ class AssetIndex:
                 "KeyConditionExpression": "#status = :status",
                 "ExpressionAttributeNames": {"#status": STATUS},
                 "ExpressionAttributeValues": {":status": {"S": str(status)}},
+                "ScanIndexForward": False,
+            },
+            limit,
+        )
+
+    def by_owner(
+        self, owner: str, status: Status | str, *, limit: int | None = None
+    ) -> Iterator[AssetRecord]:
+        """``owner``'s assets in ``status``, most recently updated first (unowned ones never)."""
+        return self._query(
+            {
+                "TableName": self.table_name,
+                "IndexName": BY_OWNER,
+                "KeyConditionExpression": "#owner = :owner AND begins_with(#listing, :status)",
+                "ExpressionAttributeNames": {"#owner": OWNER, "#listing": OWNER_LISTING},
+                "ExpressionAttributeValues": {
+                    ":owner": {"S": owner},
+                    ":status": {"S": owner_listing(str(status), "")},
+                },
                 "ScanIndexForward": False,
             },
             limit,

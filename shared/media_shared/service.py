@@ -31,12 +31,14 @@ from aws_lambda_powertools.utilities.batch import (
 from botocore.config import Config
 
 from media_shared.consumer import EventConsumer, InboundEvent, Logic
+from media_shared.deadline import DEFAULT_RESERVE_MS, RecordDeadlineError, record_deadline
 from media_shared.publisher import EventPublisher
 from media_shared.schemas import SchemaCatalog
 from media_shared.settings import CommonSettings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
     from aws_lambda_powertools.utilities.typing import LambdaContext
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_sqs import SQSClient
@@ -111,13 +113,18 @@ class Service:
         consumer: EventConsumer,
         *,
         on_invoke: Callable[[LambdaContext], None] | None = None,
+        reserve_ms: int = DEFAULT_RESERVE_MS,
     ) -> LambdaHandler:
         """The Lambda entry point: an SQS batch through ``consumer``, partial failures reported.
 
         ``on_invoke`` runs first on every invocation with its context (e.g. to hand it to
         Powertools Idempotency, so an in-progress record expires with a timed-out invocation).
+        Each record runs under the invocation's deadline less ``reserve_ms``
+        (``media_shared.deadline``): one slow record fails alone instead of timing the whole
+        batch out.
         """
         processor = BatchProcessor(event_type=EventType.SQS)
+        logger = self.logger
 
         @self.logger.inject_lambda_context
         @self.tracer.capture_lambda_handler
@@ -127,8 +134,17 @@ class Service:
         ) -> PartialItemFailureResponse:
             if on_invoke is not None:
                 on_invoke(context)
+
+            def record_handler(record: SQSRecord) -> list[str]:
+                try:
+                    with record_deadline(context, reserve_ms):
+                        return consumer(record)
+                except RecordDeadlineError as error:
+                    logger.warning(str(error), extra={"message_id": record.message_id})
+                    raise
+
             return process_partial_response(
-                event=event, record_handler=consumer, processor=processor, context=context
+                event=event, record_handler=record_handler, processor=processor, context=context
             )
 
         return lambda_handler

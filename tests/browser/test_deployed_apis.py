@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.support.stack import Pipeline
-from tools.terraform_env import LOCAL_JWT_AUDIENCE, LOCAL_JWT_ISSUER
+from tools.runtime.jwt import LOCAL_JWT_AUDIENCE, LOCAL_JWT_ISSUER
 
 pytestmark = pytest.mark.e2e
 
@@ -135,6 +135,10 @@ def test_the_read_apis_role_only_reads_the_index_and_thumbnails(pipeline: Pipeli
         (
             "dynamodb:Query",
             f"arn:aws:dynamodb:us-east-1:123456789012:table/{table}/index/by_status",
+        ),
+        (
+            "dynamodb:Query",
+            f"arn:aws:dynamodb:us-east-1:123456789012:table/{table}/index/by_owner",
         ),
         ("s3:GetObject", f"arn:aws:s3:::{derived}/thumbnails/*"),
     }

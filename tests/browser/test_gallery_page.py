@@ -137,18 +137,20 @@ def test_a_file_over_the_size_limit_is_refused_with_a_visible_message(
 
 _POST_BREAKING_THE_POLICY = """
 async ({override}) => {
+  // the declared size is the file's: the grant takes exactly that many bytes
+  const file = new Blob(["<html>not a jpeg</html>"], {type: "text/html"});
   const token = (await (await fetch("/local-auth/token", {method: "POST"})).json()).access_token;
   const asked = await fetch("/uploads", {
     method: "POST",
     headers: {"content-type": "application/json", authorization: `Bearer ${token}`},
-    body: JSON.stringify({filename: "sneaky.jpg", content_type: "image/jpeg", size: 5}),
+    body: JSON.stringify({filename: "sneaky.jpg", content_type: "image/jpeg", size: file.size}),
   });
   const grant = await asked.json();
   const form = new FormData();
   for (const [name, value] of Object.entries({...grant.fields, ...override})) {
     form.append(name, value);
   }
-  form.append("file", new Blob(["<html>not a jpeg</html>"], {type: "text/html"}));
+  form.append("file", file);
   const posted = await fetch(grant.url, {method: "POST", body: form});
   return {status: posted.status, body: await posted.text()};
 }

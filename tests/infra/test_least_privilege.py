@@ -1170,3 +1170,151 @@ def test_glob_prefix_overlap() -> None:
     assert not _glob_can_start_with("arn:aws:s3:::b", "arn:aws:s3:::b/")
     assert not _glob_can_start_with("arn:aws:s3:::c/*", "arn:aws:s3:::b/")
     assert not _glob_can_start_with("arn:aws:s3:::b-*", "arn:aws:s3:::b/")
+
+
+# --- the read API's role reads only what it serves -----------------------------------------------
+
+READ_API_ROLE = f"media-{ENVIRONMENT}-indexer-read-api"
+
+
+def read_api_overreach(
+    resources: Iterable[Resource], role_name: str, table_arn: str, derived_arn: str
+) -> list[str]:
+    """What ``role_name`` may do beyond serving the gallery's reads (empty when nothing).
+
+    It serves: GetItem on the index table, Query on its by_owner (a caller's own assets) and
+    by_status (the operator scope) indexes, and GetObject of thumbnails in the derived bucket
+    (what it presigns). Every other grant (logs and tracing aside) is a finding, and so is any of
+    the probes below that a statement allows: reading the table another way, another index, the
+    originals or the uploads, or writing anything.
+    """
+    served = {
+        ("dynamodb:GetItem", table_arn),
+        ("dynamodb:Query", f"{table_arn}/index/by_owner"),
+        ("dynamodb:Query", f"{table_arn}/index/by_status"),
+        ("s3:GetObject", f"{derived_arn}/thumbnails/*"),
+    }
+    bucket_of_derived = derived_arn.rsplit(":", 1)[-1]
+    base = derived_arn[: -len(bucket_of_derived)]
+    probes = [
+        ("dynamodb:Scan", table_arn),
+        ("dynamodb:Query", table_arn),
+        ("dynamodb:Query", f"{table_arn}/index/by_camera"),
+        ("dynamodb:Query", f"{table_arn}/index/by_taken"),
+        ("dynamodb:BatchGetItem", table_arn),
+        ("dynamodb:PartiQLSelect", table_arn),
+        *((action, table_arn) for action in TABLE_WRITES),
+        ("s3:GetObject", f"{derived_arn}/originals/x"),
+        ("s3:GetObject", f"{derived_arn}/x"),
+        ("s3:ListBucket", derived_arn),
+        ("s3:PutObject", f"{derived_arn}/thumbnails/x"),
+        ("s3:GetObject", f"{base}{bucket_of_derived.replace('derived', 'originals')}/originals/x"),
+        ("s3:GetObject", f"{base}{bucket_of_derived.replace('derived', 'uploads')}/incoming/x"),
+    ]
+    documents = role_policies(resources).get(role_name)
+    if not documents:
+        return [f"{role_name}: no policy planned (the check would read nothing)"]
+    findings = []
+    for policy in documents:
+        for statement in policy.statements:
+            if not statement.allow:
+                continue
+            if statement.not_actions or statement.not_resources:
+                findings.append(f"{policy.where}: NotAction/NotResource grants more than it serves")
+                continue
+            for action in statement.actions:
+                if action.startswith(("logs:", "xray:")):
+                    continue
+                for resource in statement.resources:
+                    if (action, resource) not in served:
+                        findings.append(f"{policy.where}: {action} on {resource}")
+            for action, resource in probes:
+                if statement.allows(action, resource):
+                    findings.append(f"{policy.where}: allows {action} on {resource}")
+    return findings
+
+
+@pytest.fixture(scope="module")
+def derived_arn(plans: dict[str, dict[str, Any]]) -> str:
+    partition = data_values(plans["platform"], "aws_partition")["partition"]
+    (name,) = [
+        r.values["bucket"]
+        for r in planned_resources("platform", plans["platform"])
+        if r.type == "aws_s3_bucket"
+        and (r.values.get("tags") or {}).get("LogicalName") == "derived"
+    ]
+    return f"arn:{partition}:s3:::{name}"
+
+
+def test_the_read_apis_role_can_read_only_what_it_serves(
+    resources: list[Resource], index_arn: str, derived_arn: str
+) -> None:
+    assert read_api_overreach(resources, READ_API_ROLE, index_arn, derived_arn) == []
+
+
+def test_a_read_api_role_that_reads_more_than_it_serves_is_found() -> None:
+    table = "arn:aws:dynamodb:us-east-1:1:table/t"
+    derived = "arn:aws:s3:::media-x-derived-1"
+    fine = [
+        allow("dynamodb:GetItem", table),
+        allow("dynamodb:Query", [f"{table}/index/by_owner", f"{table}/index/by_status"]),
+        allow("s3:GetObject", f"{derived}/thumbnails/*"),
+        allow(["logs:PutLogEvents", "xray:PutTraceSegments"], "*"),
+    ]
+    assert read_api_overreach(role("r", *fine), "r", table, derived) == []
+    for bad, says in [
+        (allow("dynamodb:Query", f"{table}/index/*"), "by_camera"),
+        (allow("dynamodb:Scan", table), "dynamodb:Scan"),
+        (allow("dynamodb:*", table), "UpdateItem"),
+        (allow("s3:GetObject", f"{derived}/*"), "originals/x"),
+        (allow("s3:GetObject", "arn:aws:s3:::media-x-originals-1/*"), "originals"),
+        (allow("s3:Get*", "*"), "incoming/x"),
+        ({"Effect": "Allow", "NotAction": "iam:*", "Resource": table}, "NotAction"),
+    ]:
+        findings = read_api_overreach(role("r", *fine, bad), "r", table, derived)
+        assert any(says in finding for finding in findings), (bad, findings)
+    assert read_api_overreach(role("other", *fine), "r", table, derived) == [
+        "r: no policy planned (the check would read nothing)"
+    ]
+
+
+# --- no matched event vanishes unseen ------------------------------------------------------------
+
+
+def undeliverable_events_dropped(resources: Iterable[Resource]) -> list[str]:
+    """EventBridge targets that would drop an event they cannot deliver (no DLQ, no retries)."""
+    resources = list(resources)
+    queues = {str(r.values.get("name")): r for r in resources if r.type == "aws_sqs_queue"}
+    findings = []
+    for target in (r for r in resources if r.type == "aws_cloudwatch_event_target"):
+        dead = target.values.get("dead_letter_config") or []
+        if not dead and not target.is_unknown("dead_letter_config"):
+            findings.append(f"{target.where}: no dead_letter_config")
+        retry = (target.values.get("retry_policy") or [{}])[0]
+        if not retry or int(retry.get("maximum_event_age_in_seconds") or 0) < 3600:
+            findings.append(f"{target.where}: no retry policy of at least an hour")
+    dlqs = [q for name, q in queues.items() if name.endswith("-dlq")]
+    for dlq in dlqs:
+        document = json.loads(str(dlq.values.get("policy") or "{}"))
+        if not any(
+            s.allow and s.principals == {"Service": ("events.amazonaws.com",)}
+            for s in statements(document)
+        ):
+            findings.append(f"{dlq.where}: EventBridge may not park undeliverable events in it")
+    return findings
+
+
+def test_every_rule_target_retries_and_parks_what_it_cannot_deliver(
+    resources: list[Resource],
+) -> None:
+    assert [r for r in resources if r.type == "aws_cloudwatch_event_target"]
+    assert undeliverable_events_dropped(resources) == []
+
+
+def test_a_target_without_a_dlq_or_retries_is_found() -> None:
+    target = Resource(
+        "test", "aws_cloudwatch_event_target.this", "aws_cloudwatch_event_target", {"arn": "q"}
+    )
+    dlq = Resource("test", "aws_sqs_queue.dlq", "aws_sqs_queue", {"name": "x-dlq", "policy": "{}"})
+    findings = undeliverable_events_dropped([target, dlq])
+    assert len(findings) == 3, findings

@@ -202,3 +202,18 @@ def test_a_missing_architecture_variable_means_the_default(tmp_path: Path) -> No
 def test_an_unknown_service_names_the_ones_that_exist() -> None:
     with pytest.raises(PackagingError, match=r"unknown service 'thumbnail'.*thumbnailer"):
         package.build("thumbnail")
+
+
+def test_a_null_default_means_the_roots_own_local_defaults(tmp_path: Path) -> None:
+    # given a service root whose shared variable defaults to null and whose main.tf says its own
+    (tmp_path / "service-variables.tf").write_text(
+        'variable "batch_size" {\n  type    = number\n  default = null\n}\n'
+    )
+    (tmp_path / "main.tf").write_text(
+        "locals {\n  # defaults = { batch_size = 99 }\n"
+        "  defaults = { memory_size = 1536, timeout = 120, batch_size = 5 }\n}\n"
+    )
+    assert package.variable_default(tmp_path, "batch_size") is None
+    assert package.declared_default(tmp_path, "batch_size") == "5"
+    assert package.declared_default(tmp_path, "memory_size") == "1536"
+    assert package.declared_default(tmp_path, "architecture") is None

@@ -35,6 +35,7 @@ CHECKOV = REPO / ".tools" / "checkov" / "bin" / "checkov"
 TERRAFORM_DIRS = [REPO / "infra", REPO / "services"]
 MODULES = sorted(path.parent for path in (REPO / "infra" / "modules").glob("*/main.tf"))
 ROOTS = [
+    REPO / "infra" / "bootstrap",
     REPO / "infra" / "platform",
     *sorted(path.parent for path in (REPO / "services").glob("*/infra/backend.tf")),
 ]
@@ -127,6 +128,7 @@ def test_every_root_and_module_is_found() -> None:
     # The parametrised validation below must not pass by validating nothing.
     assert [path.name for path in MODULES] == ["buckets", "event-bus", "http-api", "service"]
     assert [_relative(path) for path in ROOTS] == [
+        "infra/bootstrap",
         "infra/platform",
         "services/indexer/infra",
         "services/ingest/infra",

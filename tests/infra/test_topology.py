@@ -1,9 +1,10 @@
 """The deployed topology, read back through the AWS APIs after the real Terraform was applied.
 
-One local stack per session (conftest.local_stack): moto on loopback, infra/platform and the four
-service roots applied exactly as ``make up`` applies them. Every assertion reads what AWS (here
-moto) reports, not the Terraform source: rule -> queue -> DLQ, queue -> mapping -> function, the
-functions' environment, least-privilege roles, the SSM parameters service roots discover each
+The session's local stack (conftest.local_stack, shared with the end-to-end tests): moto on
+loopback, infra/platform and the four service roots applied exactly as ``make up`` applies them.
+Every assertion reads what AWS (here moto) reports, not the Terraform source: rule -> queue ->
+DLQ, queue -> mapping -> function, the functions' environment, least-privilege roles, the SSM
+parameters service roots discover each
 other by; and that a service deploy touches that service only.
 """
 
@@ -19,10 +20,10 @@ from typing import Any
 
 import pytest
 
-from tests.infra.conftest import LocalStack
-from tools.package import REPO, service_names, variable_default
+from tests.support.stack import Pipeline
+from tools.package import REPO, declared_default, service_names, variable_default
 
-pytestmark = pytest.mark.infra
+pytestmark = [pytest.mark.infra, pytest.mark.e2e]
 
 SERVICES = service_names()
 ENVIRONMENT = "local"
@@ -89,7 +90,7 @@ def _document(raw: str | dict[str, Any]) -> dict[str, Any]:
     return parsed
 
 
-def role_statements(stack: LocalStack, role: str) -> list[Statement]:
+def role_statements(stack: Pipeline, role: str) -> list[Statement]:
     """Every statement of the role's inline and attached policies."""
     iam = stack.client("iam")
     documents = [
@@ -120,7 +121,7 @@ def role_statements(stack: LocalStack, role: str) -> list[Statement]:
 
 
 @pytest.fixture(scope="module")
-def platform(local_stack: LocalStack) -> dict[str, str]:
+def platform(local_stack: Pipeline) -> dict[str, str]:
     """The platform's published names and ARNs, read from SSM."""
     keys = ["event-bus-name", "event-bus-arn"] + [
         f"buckets/{bucket}/{attribute}"
@@ -131,7 +132,7 @@ def platform(local_stack: LocalStack) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def functions(local_stack: LocalStack) -> dict[str, dict[str, Any]]:
+def functions(local_stack: Pipeline) -> dict[str, dict[str, Any]]:
     client = local_stack.client("lambda")
     return {
         service: client.get_function_configuration(FunctionName=name_of(service))
@@ -140,7 +141,7 @@ def functions(local_stack: LocalStack) -> dict[str, dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def queues(local_stack: LocalStack) -> dict[str, dict[str, dict[str, str]]]:
+def queues(local_stack: Pipeline) -> dict[str, dict[str, dict[str, str]]]:
     """Per service: the attributes of its queue ("queue") and of its DLQ ("dlq")."""
     sqs = local_stack.client("sqs")
 
@@ -160,7 +161,7 @@ def queues(local_stack: LocalStack) -> dict[str, dict[str, dict[str, str]]]:
     }
 
 
-def rules_targeting(stack: LocalStack, arn: str) -> Iterator[tuple[str, dict[str, Any]]]:
+def rules_targeting(stack: Pipeline, arn: str) -> Iterator[tuple[str, dict[str, Any]]]:
     """(bus, rule) for every rule, on the media bus or the default bus, with a target ``arn``."""
     events = stack.client("events")
     for bus in ("default", f"media-{ENVIRONMENT}"):
@@ -173,7 +174,7 @@ def rules_targeting(stack: LocalStack, arn: str) -> Iterator[tuple[str, dict[str
 # --- the stack came up ---------------------------------------------------------------------
 
 
-def test_every_root_was_applied_and_counted(local_stack: LocalStack) -> None:
+def test_every_root_was_applied_and_counted(local_stack: Pipeline) -> None:
     for root in ["platform", *SERVICES]:
         state = local_stack.state(root)
         managed = [r for r in state["resources"] if r["mode"] == "managed"]
@@ -191,7 +192,7 @@ def test_the_platform_publishes_its_parameters(platform: dict[str, str]) -> None
         assert platform[f"buckets/{bucket}/arn"] == f"arn:aws:s3:::{name}"
 
 
-def test_the_indexer_publishes_its_table(local_stack: LocalStack) -> None:
+def test_the_indexer_publishes_its_table(local_stack: Pipeline) -> None:
     name = local_stack.parameter("indexer/index-table/name")
     arn = local_stack.parameter("indexer/index-table/arn")
     table = local_stack.client("dynamodb").describe_table(TableName=name)["Table"]
@@ -199,7 +200,7 @@ def test_the_indexer_publishes_its_table(local_stack: LocalStack) -> None:
 
 
 def test_the_buckets_exist_and_uploads_are_versioned(
-    local_stack: LocalStack, platform: dict[str, str]
+    local_stack: Pipeline, platform: dict[str, str]
 ) -> None:
     s3 = local_stack.client("s3")
     for bucket in ("uploads", "originals", "derived"):
@@ -213,7 +214,7 @@ def test_the_buckets_exist_and_uploads_are_versioned(
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_the_service_rules_deliver_to_its_queue_only(
-    service: str, local_stack: LocalStack, queues: dict[str, Any]
+    service: str, local_stack: Pipeline, queues: dict[str, Any]
 ) -> None:
     queue_arn = queues[service]["queue"]["QueueArn"]
     found = list(rules_targeting(local_stack, queue_arn))
@@ -230,7 +231,7 @@ def test_the_service_rules_deliver_to_its_queue_only(
 
 
 @pytest.mark.parametrize("service", [s for s in SERVICES if s != "ingest"])
-def test_media_bus_rules_are_the_pattern_files(service: str, local_stack: LocalStack) -> None:
+def test_media_bus_rules_are_the_pattern_files(service: str, local_stack: Pipeline) -> None:
     # The contract tests check the pattern files against the schemas; this checks they are deployed.
     events = local_stack.client("events")
     for path in sorted((REPO / "services" / service / "infra" / "rules").glob("*.json")):
@@ -241,7 +242,7 @@ def test_media_bus_rules_are_the_pattern_files(service: str, local_stack: LocalS
 
 
 def test_ingest_listens_to_the_uploads_bucket_only(
-    local_stack: LocalStack, queues: dict[str, Any], platform: dict[str, str]
+    local_stack: Pipeline, queues: dict[str, Any], platform: dict[str, str]
 ) -> None:
     # given ingest writes to the originals bucket, a rule on any other bucket would loop
     for bus, rule in rules_targeting(local_stack, queues["ingest"]["queue"]["QueueArn"]):
@@ -269,7 +270,7 @@ def test_the_queue_parks_failures_in_its_own_dlq(
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_the_queue_feeds_the_function_with_partial_batch_failures(
-    service: str, local_stack: LocalStack, queues: dict[str, Any], functions: dict[str, Any]
+    service: str, local_stack: Pipeline, queues: dict[str, Any], functions: dict[str, Any]
 ) -> None:
     mappings = local_stack.client("lambda").list_event_source_mappings(
         FunctionName=functions[service]["FunctionArn"]
@@ -279,7 +280,7 @@ def test_the_queue_feeds_the_function_with_partial_batch_failures(
     assert mapping["EventSourceArn"] == queues[service]["queue"]["QueueArn"]
     assert mapping["FunctionArn"] == functions[service]["FunctionArn"]
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    declared = variable_default(REPO / "services" / service / "infra", "batch_size")
+    declared = declared_default(REPO / "services" / service / "infra", "batch_size")
     assert mapping["BatchSize"] == int(declared or 10)
 
 
@@ -295,7 +296,7 @@ def test_the_function_runs_the_packaged_handler(service: str, functions: dict[st
 @pytest.mark.parametrize("service", SERVICES)
 def test_the_function_environment_names_its_bus_buckets_and_dlq(
     service: str,
-    local_stack: LocalStack,
+    local_stack: Pipeline,
     functions: dict[str, Any],
     platform: dict[str, str],
     queues: dict[str, Any],
@@ -320,7 +321,7 @@ def test_the_function_environment_names_its_bus_buckets_and_dlq(
 
 def own_resources(
     service: str,
-    stack: LocalStack,
+    stack: Pipeline,
     functions: dict[str, Any],
     queues: dict[str, Any],
     platform: dict[str, str],
@@ -349,7 +350,7 @@ def own_resources(
 @pytest.mark.parametrize("service", SERVICES)
 def test_each_role_grants_only_its_own_resources(
     service: str,
-    local_stack: LocalStack,
+    local_stack: Pipeline,
     functions: dict[str, Any],
     queues: dict[str, Any],
     platform: dict[str, str],
@@ -384,7 +385,7 @@ def test_each_role_grants_only_its_own_resources(
 
 
 def test_no_role_can_write_to_the_uploads_bucket(
-    local_stack: LocalStack, functions: dict[str, Any], platform: dict[str, str]
+    local_stack: Pipeline, functions: dict[str, Any], platform: dict[str, str]
 ) -> None:
     uploads = platform["buckets/uploads/arn"]
     keys = ["incoming/photo.jpg", "originals/x", "thumbnails/x/256.webp", "x"]
@@ -397,7 +398,7 @@ def test_no_role_can_write_to_the_uploads_bucket(
 
 
 def test_only_the_indexer_can_write_the_index(
-    local_stack: LocalStack, functions: dict[str, Any]
+    local_stack: Pipeline, functions: dict[str, Any]
 ) -> None:
     index = local_stack.parameter("indexer/index-table/arn")
     writers = set()
@@ -410,7 +411,7 @@ def test_only_the_indexer_can_write_the_index(
 
 
 def test_only_the_thumbnailer_writes_thumbnails_and_only_ingest_writes_originals(
-    local_stack: LocalStack, functions: dict[str, Any], platform: dict[str, str]
+    local_stack: Pipeline, functions: dict[str, Any], platform: dict[str, str]
 ) -> None:
     derived = f"{platform['buckets/derived/arn']}/thumbnails/a/256.webp"
     original = f"{platform['buckets/originals/arn']}/originals/a"
@@ -427,11 +428,11 @@ def test_only_the_thumbnailer_writes_thumbnails_and_only_ingest_writes_originals
 # --- a service deploy touches that service only ---------------------------------------------
 
 
-def serials(stack: LocalStack) -> dict[str, int]:
+def serials(stack: Pipeline) -> dict[str, int]:
     return {root: int(stack.state(root)["serial"]) for root in ["platform", *SERVICES]}
 
 
-def make(target: str, stack: LocalStack, **variables: str) -> subprocess.CompletedProcess[str]:
+def make(target: str, stack: Pipeline, **variables: str) -> subprocess.CompletedProcess[str]:
     """``make <target> SERVICE=thumbnailer`` against the stack, with extra TF_VAR_s."""
     env = {**stack.env, **{f"TF_VAR_{name}": value for name, value in variables.items()}}
     result = subprocess.run(
@@ -459,7 +460,7 @@ class Change:
     attributes: dict[str, Any]
 
 
-def planned_changes(stack: LocalStack) -> dict[str, Change]:
+def planned_changes(stack: Pipeline) -> dict[str, Change]:
     """Address -> change, for every change in the thumbnailer's last saved plan."""
     path = stack.directory / "terraform" / "plans" / "thumbnailer.plan.json"
     plan = json.loads(path.read_text(encoding="utf-8"))
@@ -480,9 +481,17 @@ def planned_changes(stack: LocalStack) -> dict[str, Change]:
 
 
 def test_deploying_the_thumbnailer_changes_only_the_thumbnailer(
-    local_stack: LocalStack,
+    local_stack: Pipeline,
 ) -> None:
-    # Runs last in this module: it changes the stack the other tests read.
+    # Runs last in this module: it changes the stack the other tests read. The stack is the
+    # session's: the original configuration is deployed back afterwards, whatever happened.
+    try:
+        _deploy_a_changed_thumbnailer(local_stack)
+    finally:
+        make("deploy", local_stack)
+
+
+def _deploy_a_changed_thumbnailer(local_stack: Pipeline) -> None:
     lam = local_stack.client("lambda")
     before = serials(local_stack)
     others_before = {

@@ -16,7 +16,7 @@ from typing import Any
 
 from media_shared.ids import asset_id
 from media_shared.index import AssetIndex, AssetRecord
-from tools.cli.target import Target
+from tools.localstack import Target
 
 TERMINAL = {"indexed", "rejected", "failed"}
 # Which service queues receive each event (the rules of services/*/infra); S3's own event goes to

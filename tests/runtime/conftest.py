@@ -25,6 +25,7 @@ import boto3
 import pytest
 
 from tools.runtime import LocalRuntime, RuntimeOptions
+from tools.runtime.live import Overlay
 from tools.runtime.poller import BatchOutcome
 
 HERE = Path(__file__).resolve().parent
@@ -47,7 +48,7 @@ def _free_port() -> int:
 def moto_endpoint() -> Iterator[str]:
     port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "tools.runtime.moto_server", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-m", "tools.localstack.moto_server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         cwd=REPO,
@@ -155,6 +156,7 @@ def deploy(
         report_failures: bool = True,
         max_concurrency: int | None = None,
         start: bool = True,
+        live_source: Path | None = None,
     ) -> tuple[ToyFunction, LocalRuntime]:
         name = f"toy-{uuid.uuid4().hex[:8]}"
         record_dir = tmp_path / name
@@ -214,12 +216,16 @@ def deploy(
                 log_dir=tmp_path / "logs",
                 functions=(name,),
                 default_concurrency=1,
+                # live code: this folder laid over the artifact's toy/ package, and watched
+                live=(Overlay(live_source, "toy"),) if live_source is not None else (),
+                live_interval=0.2,
             ),
             on_batch=toy.outcomes.append,
         )
         runtimes.append(runtime)
         if start:
             assert runtime.refresh() == []
+            runtime.start_live()
         return toy, runtime
 
     yield _deploy

@@ -1,7 +1,7 @@
 """The local moto server keeps the promises of AWS that the pipeline rests on, under concurrency.
 
 Each test races many clients, each with its own connection pool (as the runtime's workers are
-separate processes), against the server the local stack runs (``tools.runtime.moto_server``):
+separate processes), against the server the local stack runs (``tools.localstack.moto_server``):
 
 * a conditional create (``attribute_not_exists``) of one new DynamoDB key has exactly one winner;
 * a revision-conditioned update of one item loses no increment;

@@ -16,6 +16,7 @@ from botocore.config import Config
 from moto import mock_aws
 
 from ingest.upload_api import UploadApiSettings, UploadGrant, UploadRequest, presign_upload
+from media_shared.ownership import owner_id
 from tests.support.aws import REGION, fake_credentials
 from tools.runtime.s3_post import PostPolicyError, check_post_policy
 
@@ -23,6 +24,7 @@ pytestmark = pytest.mark.runtime
 
 BUCKET = "media-test-uploads"
 MAX = 1000
+OWNER = owner_id("https://issuer.example", "ada")
 
 
 @pytest.fixture
@@ -32,7 +34,7 @@ def grant(monkeypatch: pytest.MonkeyPatch) -> Iterator[UploadGrant]:
         s3 = boto3.client("s3", region_name=REGION, config=Config(signature_version="s3v4"))
         settings = UploadApiSettings(uploads_bucket=BUCKET, max_upload_bytes=MAX)
         request = UploadRequest(filename="cat.jpg", content_type="image/jpeg", size=10)
-        yield presign_upload(s3, settings, request)
+        yield presign_upload(s3, settings, request, owner=OWNER)
 
 
 def check(grant: UploadGrant, size: int = 10, now: datetime | None = None, **changes: Any) -> None:
@@ -42,8 +44,7 @@ def check(grant: UploadGrant, size: int = 10, now: datetime | None = None, **cha
 
 
 def test_the_form_as_granted_is_accepted(grant: UploadGrant) -> None:
-    check(grant, size=1)
-    check(grant, size=MAX)
+    check(grant, size=10)  # the declared size, and only that (below)
 
 
 @pytest.mark.parametrize(
@@ -52,10 +53,17 @@ def test_the_form_as_granted_is_accepted(grant: UploadGrant) -> None:
         ({"Content-Type": "text/html"}, 10, "AccessDenied"),
         ({"Content-Type": "image/png"}, 10, "AccessDenied"),
         ({"key": "incoming/another/cat.jpg"}, 10, "AccessDenied"),
+        (
+            {"key": f"incoming/{owner_id('https://issuer.example', 'bob')}/{'0' * 32}/cat.jpg"},
+            10,
+            "AccessDenied",
+        ),
         ({"key": "originals/cat.jpg"}, 10, "AccessDenied"),
         ({"x-amz-meta-owner": "me"}, 10, "AccessDenied"),
         ({"Content-Type": None}, 10, "AccessDenied"),
         ({}, MAX + 1, "EntityTooLarge"),
+        ({}, 11, "EntityTooLarge"),
+        ({}, 9, "EntityTooSmall"),
         ({}, 0, "EntityTooSmall"),
     ],
 )

@@ -1,8 +1,8 @@
 """API Gateway HTTP API events (payload format 2.0), as a Lambda proxy integration receives them.
 
 ``http_event("POST", "/uploads", body={...})`` is what API Gateway sends after its JWT authorizer
-accepted a token whose subject is ``subject`` (``subject=None``: a route without an authorizer,
-no claims at all).
+accepted a token of ``issuer`` whose subject is ``subject`` (``subject=None``: a route without an
+authorizer, no claims at all), with the space-separated ``scope`` claim if given.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ def http_event(
     subject: str | None = "user-1",
     path_parameters: Mapping[str, str] | None = None,
     headers: Mapping[str, str] | None = None,
+    issuer: str = "https://issuer.example",
+    scope: str | None = None,
 ) -> dict[str, Any]:
     raw_body = body if isinstance(body, str) or body is None else json.dumps(body)
     event: dict[str, Any] = {
@@ -58,9 +60,10 @@ def http_event(
     if raw_body is not None:
         event["body"] = raw_body
     if subject is not None:
-        event["requestContext"]["authorizer"] = {
-            "jwt": {"claims": {"sub": subject, "iss": "https://issuer.example"}, "scopes": None}
-        }
+        claims = {"sub": subject, "iss": issuer}
+        if scope is not None:
+            claims["scope"] = scope  # as API Gateway passes it: one space-separated string
+        event["requestContext"]["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
     return event
 
 

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from tools.cli import publish
+from tools.cli.errors import CliError
 from tools.cli.main import main as mediactl
-from tools.cli.target import CliError, resolve_target
+from tools.localstack import StackError, resolve_target
 
 
 @pytest.fixture
@@ -41,19 +42,19 @@ def test_without_a_local_stack_the_target_is_aws_dev(stack_dir: Path) -> None:
 
 
 def test_local_without_a_stack_says_to_run_make_up(stack_dir: Path) -> None:
-    with pytest.raises(CliError, match="make up"):
+    with pytest.raises(StackError, match="make up"):
         resolve_target(local=True)
 
 
 def test_a_stale_stack_file_is_not_silently_replaced_by_aws(stack_dir: Path) -> None:
     _record(stack_dir, 2**22 + 12345)  # no such process
-    with pytest.raises(CliError, match="no longer running"):
+    with pytest.raises(StackError, match="no longer running"):
         resolve_target()
     assert resolve_target(aws=True).endpoint is None
 
 
 def test_contradictory_targets_are_refused(stack_dir: Path) -> None:
-    with pytest.raises(CliError, match="contradict"):
+    with pytest.raises(StackError, match="contradict"):
         resolve_target(local=True, aws=True)
 
 

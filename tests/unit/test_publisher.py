@@ -63,7 +63,9 @@ def test_published_events_arrive_on_the_bus_with_their_envelope(
     assert ids == [event.event_id]
     assert delivered["source"] == "media.ingest"
     assert delivered["detail-type"] == "AssetRejected"
-    assert delivered["detail"]["metadata"]["schema_version"] == "1.0"
+    assert (
+        delivered["detail"]["metadata"]["schema_version"] == catalog.latest("AssetRejected").version
+    )
     assert delivered["detail"]["metadata"]["correlation_id"] == ASSET
     catalog.validate(delivered)
 

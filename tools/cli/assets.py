@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from media_shared.index import AssetIndex, AssetRecord, Status
-from tools.cli.target import CliError, Target
+from tools.cli.errors import CliError
+from tools.localstack.target import Target
 
 TERMINAL = frozenset({Status.INDEXED.value, Status.REJECTED.value, Status.FAILED.value})
 

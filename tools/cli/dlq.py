@@ -12,8 +12,9 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from tools.cli.errors import CliError
 from tools.cli.services import ServiceQueues, service, service_queues
-from tools.cli.target import CliError, Target
+from tools.localstack.target import Target
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.type_defs import MessageTypeDef

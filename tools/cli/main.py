@@ -11,6 +11,7 @@ dlq list [SERVICE]        what waits in each service's DLQ, with its error
 dlq redrive SERVICE       move a service's DLQ back to its queue
 replay --from --to        replay a window of the bus archive (where the backend supports it)
 reconcile --from --to     account for every upload of a window (exit 3 if any is unaccounted for)
+can-deploy SERVICE...     the deploy gate: refuse (exit 1) a deploy that strands a consumer
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ from types import FrameType
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
 from media_shared import SchemaCatalog
-from tools.cli import assets, dlq, publish, reconcile, replay, tail, uploads
-from tools.cli.target import CliError, Target, resolve_target
+from tools.cli import assets, can_deploy, dlq, publish, reconcile, replay, tail, uploads
+from tools.cli.errors import CliError
+from tools.localstack import StackError, Target, resolve_target
 
 PROG = "mediactl"
 NOT_RECONCILED = 3
@@ -165,6 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
         "asset_id): one found nowhere is reported lost",
     )
     p.add_argument("--verbose", action="store_true", help="list every upload, not only the rest")
+    can_deploy.add_parser(commands, common)
     return parser
 
 
@@ -202,6 +205,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
 
     target = target_from(args)
+    if command == "can-deploy":
+        return can_deploy.run(args, target)
     if command == "upload":
         for upload in uploads.upload(target, args.files, args.prefix):
             _print(
@@ -305,7 +310,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_term)
     try:
         return run(args)
-    except CliError as error:
+    except (CliError, StackError) as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 1
     except NoCredentialsError:

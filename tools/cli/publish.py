@@ -10,7 +10,9 @@ from typing import Any
 
 from media_shared import InvalidEventError, SchemaCatalog
 from media_shared.envelope import utc_now
-from tools.cli.target import REPO, CliError, Target
+from tools.cli.errors import CliError
+from tools.localstack.record import REPO
+from tools.localstack.target import Target
 
 SCHEMAS = REPO / "schemas"
 

@@ -57,8 +57,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from media_shared.ids import asset_id
 from media_shared.index import BY_STATUS, STATUS, UPDATED_AT, Status, from_item
+from tools.cli.errors import CliError
 from tools.cli.services import ServiceQueues, service_queues
-from tools.cli.target import CliError, Target
+from tools.localstack.target import Target
 
 ORIGINALS_PREFIX = "originals/"
 QUARANTINE_PREFIX = "quarantine/"

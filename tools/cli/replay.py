@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tools.cli.target import CliError, Target
+from tools.cli.errors import CliError
+from tools.localstack.target import Target
 
 TERMINAL_STATES = frozenset({"COMPLETED", "FAILED", "CANCELLED"})
 UNSUPPORTED = frozenset({"NotImplemented", "NotImplementedError", "UnsupportedOperation"})

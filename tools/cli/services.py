@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tools.cli.target import CliError, Target
+from tools.cli.errors import CliError
+from tools.localstack.target import Target
 from tools.runtime.discovery import queue_url_from_arn
 
 

@@ -16,7 +16,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tools.cli.target import CliError, Target
+from tools.cli.errors import CliError
+from tools.localstack.target import Target
 
 TAIL_PREFIX = "tail"
 

@@ -11,7 +11,8 @@ from pathlib import Path
 from botocore.exceptions import BotoCoreError, ClientError
 
 from media_shared.ids import asset_id
-from tools.cli.target import CliError, Target
+from tools.cli.errors import CliError
+from tools.localstack.target import Target
 
 DEFAULT_PREFIX = "incoming/"
 

@@ -1,4 +1,10 @@
-"""``python -m tools.runtime``: run the deployed functions of a local stack until interrupted."""
+"""``python -m tools.runtime --endpoint URL``: run the functions deployed there until interrupted.
+
+The runtime knows nothing of the local stack's folder: ``make runtime``
+(``python -m tools.localstack runtime``) finds the running stack and passes its endpoint, region,
+log folder and state file. Without them: ``--endpoint`` is required, and the logs and the state
+file go to a folder under the system's temporary directory.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ import logging
 import os
 import signal
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -15,13 +22,14 @@ from types import FrameType
 
 from tools.runtime import http
 from tools.runtime.artifacts import DEFAULT_ARTIFACT_DIRS
-from tools.runtime.endpoint import read_local_stack, stack_dir
 from tools.runtime.interpreter import InterpreterError
 from tools.runtime.jwt import LocalIssuer
+from tools.runtime.live import Overlay
 from tools.runtime.runtime import DEFAULT_CONCURRENCY, LocalRuntime, RuntimeOptions, run
 
-DEFAULT_STATE = stack_dir() / "runtime.json"
-DEFAULT_LOGS = stack_dir() / "logs"
+DEFAULT_HOME = Path(tempfile.gettempdir()) / "media-local-runtime"
+DEFAULT_STATE = DEFAULT_HOME / "runtime.json"
+DEFAULT_LOGS = DEFAULT_HOME / "logs"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -31,9 +39,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "SQS queues, the way Lambda's event source mappings do.",
     )
     parser.add_argument(
-        "--endpoint", help="the local AWS endpoint (default: the one in .local/moto.json)"
+        "--endpoint",
+        required=True,
+        help="the local AWS endpoint (make runtime passes the local stack's)",
     )
-    parser.add_argument("--region", help="AWS region (default: .local/moto.json's, or us-east-1)")
+    parser.add_argument("--region", help="AWS region (default $AWS_DEFAULT_REGION or us-east-1)")
     parser.add_argument(
         "--artifacts",
         action="append",
@@ -68,23 +78,25 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "a free port if taken)",
     )
     parser.add_argument("--no-http", dest="http", action="store_const", const=None)
+    parser.add_argument(
+        "--live",
+        action="append",
+        default=[],
+        metavar="SOURCE=TARGET",
+        help="live code: lay the source folder SOURCE over TARGET (a package folder of the "
+        "artifact, e.g. ingest or media_shared) and pick up its changes with the next "
+        "invocation (repeatable; make runtime passes every service's package and shared/)",
+    )
     args = parser.parse_args(argv)
     if args.concurrency < 1:
         parser.error("--concurrency must be at least 1")
     if args.refresh <= 0:
         parser.error("--refresh must be positive")
-    if args.endpoint is None:
-        try:
-            stack = read_local_stack()
-        except ValueError as error:
-            parser.error(str(error))
-        if stack is None:
-            parser.error("no --endpoint and no .local/moto.json: start the stack with `make up`")
-        if not stack.running:
-            parser.error(f"the local stack in {stack.path} is not running: `make up` again")
-        args.endpoint = stack.endpoint
-        args.region = args.region or stack.region
     args.region = args.region or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    try:
+        args.live = tuple(Overlay.parse(text) for text in args.live)
+    except ValueError as error:
+        parser.error(f"--live {error}")
     return args
 
 
@@ -104,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         default_concurrency=args.concurrency,
         functions=tuple(args.function),
         echo_function_logs=args.echo_logs,
+        live=args.live,
     )
     stop = threading.Event()
     signals = {"count": 0}

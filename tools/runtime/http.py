@@ -16,7 +16,7 @@ handles it:
    Gateway v2.0 event; its answer becomes the HTTP response (500 if it raised, 503 on timeout).
 
 The local stack's identity provider is here too (:class:`LocalIssuer`): the issuer named by
-``tools.terraform_env.LOCAL_JWT_ISSUER`` (what the local roots' ``http_api`` variable sets), with
+``tools.runtime.jwt.LOCAL_JWT_ISSUER`` (what the local roots' ``http_api`` variable sets), with
 an RSA key kept in the stack directory. ``POST /local-auth/token`` gives the page a token; on AWS
 the page gets one from the real provider instead. Tokens of any other issuer are checked against
 the keys its OIDC discovery document names, fetched over the network as API Gateway would.
@@ -516,7 +516,11 @@ class HttpGateway:
             return list(self._routes)
 
     def _pool(self, function: Function) -> tuple[FunctionPool, threading.BoundedSemaphore]:
-        configuration = json.dumps(function.environment, sort_keys=True) + function.code_sha256
+        configuration = (
+            json.dumps(function.environment, sort_keys=True)
+            + function.code_sha256
+            + str(self.runtime.code_version(function))
+        )
         key = f"{function.arn}#{hashlib.sha256(configuration.encode()).hexdigest()[:16]}"
         with self._pools_lock:
             if key in self._pools:

@@ -1,11 +1,11 @@
 """JSON Web Tokens as API Gateway's JWT authorizer checks them, and the local stack's issuer.
 
-:class:`JwtAuthorizer` is one deployed ``AuthorizerType: JWT`` authorizer: it takes the token
-from the identity source (``Authorization``, with or without ``Bearer``), and accepts it only if
-it is an RS256 JWT signed by a key of the issuer's JWKS (``kid``), with ``iss`` the configured
-issuer, ``exp`` in the future, ``nbf`` and ``iat`` (if any) in the past, and ``aud`` (or,
-without one, ``client_id``) among the configured audiences; a route's scopes must meet
-``scope``/``scp``. 401 otherwise (403 for scopes), as API Gateway answers.
+Signatures, keys and the registered claims are joserfc's (RFC 7515/7517/7519: the library moto
+itself uses): a token is accepted only if it is an RS256 JWT signed by a key of the issuer's
+JWKS (``kid``), with ``iss`` the configured issuer, ``exp`` in the future, ``nbf`` and ``iat``
+(if any) in the past. What is API Gateway's own is here: the identity source (``Authorization``,
+with or without ``Bearer``), ``aud`` (or, without one, ``client_id``) among the configured
+audiences, a route's scopes met by ``scope``/``scp``; 401 otherwise (403 for scopes).
 
 :class:`LocalIssuer` is the local stack's identity provider: an RSA key (kept in the stack
 directory so tokens survive a restart), its JWKS, and tokens signed with it.
@@ -15,8 +15,6 @@ discovery document.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import threading
 import time
@@ -27,11 +25,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from joserfc import jwt
+from joserfc.errors import BadSignatureError, ExpiredTokenError, JoseError, MissingClaimError
+from joserfc.jwk import KeySet, RSAKey
 
-from tools.terraform_env import LOCAL_JWT_AUDIENCE, LOCAL_JWT_ISSUER
+# The local stack's identity provider (this module's LocalIssuer): the issuer and audience the
+# local stack's Terraform names in the roots' http_api variable (tools.localstack.terraform).
+LOCAL_JWT_ISSUER = "https://issuer.local.media-pipeline.invalid"
+LOCAL_JWT_AUDIENCE = "media-local-web"
 
 DEFAULT_TOKEN_SECONDS = 3600
 _CLOCK_SKEW = 0  # API Gateway allows none for exp/nbf
@@ -43,21 +44,6 @@ class AuthorizationError(Exception):
     def __init__(self, status: int, detail: str) -> None:
         super().__init__(detail)
         self.status = status
-
-
-# --- JSON Web Tokens (RS256) -------------------------------------------------------------------
-
-
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _b64url_decode(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _int_b64url(value: int) -> str:
-    return _b64url(value.to_bytes((value.bit_length() + 7) // 8, "big"))
 
 
 class LocalIssuer:
@@ -72,33 +58,24 @@ class LocalIssuer:
         self.issuer = issuer
         self.audience = audience
         self._key = self._load_or_create(key_file)
-        numbers = self._key.public_key().public_numbers()
-        self.kid = hashlib.sha256(f"{numbers.n}:{numbers.e}".encode()).hexdigest()[:16]
+        self.kid = self._key.thumbprint()[:16]  # RFC 7638: the same key, the same kid
         self._jwk = {
-            "kty": "RSA",
+            **self._key.as_dict(private=False),
             "use": "sig",
             "alg": "RS256",
             "kid": self.kid,
-            "n": _int_b64url(numbers.n),
-            "e": _int_b64url(numbers.e),
         }
 
     @staticmethod
-    def _load_or_create(key_file: Path | None) -> rsa.RSAPrivateKey:
+    def _load_or_create(key_file: Path | None) -> RSAKey:
         if key_file is not None and key_file.is_file():
-            loaded = serialization.load_pem_private_key(key_file.read_bytes(), password=None)
-            if isinstance(loaded, rsa.RSAPrivateKey):
+            loaded = RSAKey.import_key(key_file.read_bytes())
+            if loaded.is_private:
                 return loaded
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        key = RSAKey.generate_key(2048, private=True)
         if key_file is not None:
             key_file.parent.mkdir(parents=True, exist_ok=True)
-            key_file.write_bytes(
-                key.private_bytes(
-                    serialization.Encoding.PEM,
-                    serialization.PrivateFormat.PKCS8,
-                    serialization.NoEncryption(),
-                )
-            )
+            key_file.write_bytes(key.as_pem(private=True))
             key_file.chmod(0o600)
         return key
 
@@ -138,20 +115,7 @@ class LocalIssuer:
         if scopes:
             claims["scope"] = " ".join(scopes)
         claims.update(extra or {})
-        header = {"alg": "RS256", "typ": "JWT", "kid": self.kid}
-        signing_input = (
-            f"{_b64url(json.dumps(header).encode())}.{_b64url(json.dumps(claims).encode())}"
-        )
-        signature = self._key.sign(
-            signing_input.encode("ascii"), padding.PKCS1v15(), hashes.SHA256()
-        )
-        return f"{signing_input}.{_b64url(signature)}"
-
-
-def _public_key(jwk: Mapping[str, Any]) -> rsa.RSAPublicKey:
-    n = int.from_bytes(_b64url_decode(str(jwk["n"])), "big")
-    e = int.from_bytes(_b64url_decode(str(jwk["e"])), "big")
-    return rsa.RSAPublicNumbers(e, n).public_key()
+        return jwt.encode({"alg": "RS256", "typ": "JWT", "kid": self.kid}, claims, self._key)
 
 
 def _fetch_json(url: str) -> Any:
@@ -188,6 +152,14 @@ class KeySets:
             self._cache[issuer] = (time.monotonic(), jwks)
         return dict(jwks)
 
+    def key_set(self, issuer: str) -> KeySet:
+        """The issuer's RSA keys, as joserfc verifies with them (by the token's ``kid``)."""
+        rsa = [jwk for jwk in self.keys(issuer).get("keys", []) if jwk.get("kty") == "RSA"]
+        try:
+            return KeySet.import_key_set({"keys": rsa})
+        except (JoseError, ValueError, TypeError) as error:
+            raise AuthorizationError(401, f"unusable keys of issuer {issuer}: {error}") from error
+
 
 @dataclass(frozen=True)
 class JwtAuthorizer:
@@ -217,44 +189,31 @@ class JwtAuthorizer:
     ) -> dict[str, Any]:
         """The token's claims, or AuthorizationError as API Gateway would refuse it."""
         token = self.token(headers)
-        parts = token.split(".")
-        if len(parts) != 3:
+        if token.count(".") != 2:
             raise AuthorizationError(401, "not a JWT")
         try:
-            header = json.loads(_b64url_decode(parts[0]))
-            claims = json.loads(_b64url_decode(parts[1]))
-            signature = _b64url_decode(parts[2])
-        except ValueError as error:
-            raise AuthorizationError(401, f"undecodable JWT: {error}") from error
-        if not isinstance(header, dict) or not isinstance(claims, dict):
-            raise AuthorizationError(401, "JWT parts are not JSON objects")
-        if header.get("alg") != "RS256":
-            raise AuthorizationError(401, f"unsupported alg {header.get('alg')!r}")
-        if claims.get("iss") != self.issuer:
-            raise AuthorizationError(401, f"iss {claims.get('iss')!r} is not {self.issuer}")
-        candidates = [
-            jwk
-            for jwk in keys.keys(self.issuer).get("keys", [])
-            if jwk.get("kty") == "RSA" and jwk.get("kid") == header.get("kid")
-        ]
-        if not candidates:
-            raise AuthorizationError(401, f"no key {header.get('kid')!r} for {self.issuer}")
-        signing_input = f"{parts[0]}.{parts[1]}".encode("ascii")
-        try:
-            _public_key(candidates[0]).verify(
-                signature, signing_input, padding.PKCS1v15(), hashes.SHA256()
-            )
-        except (InvalidSignature, ValueError) as error:
+            decoded = jwt.decode(token, keys.key_set(self.issuer), algorithms=["RS256"])
+        except BadSignatureError as error:
             raise AuthorizationError(401, "bad signature") from error
-        moment = time.time() if now is None else now
-        exp, nbf = claims.get("exp"), claims.get("nbf")
-        if not isinstance(exp, int | float) or moment >= exp + _CLOCK_SKEW:
-            raise AuthorizationError(401, "expired (or no exp)")
-        if isinstance(nbf, int | float) and moment < nbf - _CLOCK_SKEW:
-            raise AuthorizationError(401, "not valid yet (nbf)")
-        iat = claims.get("iat")
-        if isinstance(iat, int | float) and moment < iat - _CLOCK_SKEW:
-            raise AuthorizationError(401, "issued in the future (iat)")
+        except (JoseError, ValueError, TypeError, KeyError) as error:
+            raise AuthorizationError(401, f"unusable JWT: {error}") from error
+        claims = dict(decoded.claims)
+        moment = int(time.time() if now is None else now)
+        registry = jwt.JWTClaimsRegistry(
+            now=moment,
+            leeway=_CLOCK_SKEW,
+            iss={"essential": True, "value": self.issuer},
+            exp={"essential": True},
+        )
+        try:
+            # A null claim is an absent one (an essential one is then missing).
+            registry.validate({name: value for name, value in claims.items() if value is not None})
+        except ExpiredTokenError as error:
+            raise AuthorizationError(401, "expired") from error
+        except MissingClaimError as error:
+            raise AuthorizationError(401, f"missing claim: {error}") from error
+        except JoseError as error:
+            raise AuthorizationError(401, f"refused claim: {error}") from error
         audiences = claims.get("aud")
         presented = set(audiences if isinstance(audiences, list) else [audiences])
         if audiences is None:

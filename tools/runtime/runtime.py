@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import platform
+import shutil
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -34,6 +35,8 @@ from tools.runtime.artifacts import (
 from tools.runtime.discovery import Function, Mapping, discover
 from tools.runtime.interpreter import DEFAULT_VENV_ROOT, lambda_venv
 from tools.runtime.invoker import LOCAL_CREDENTIALS, FunctionLog, FunctionPool, lambda_environment
+from tools.runtime.live import LiveCode, Overlay
+from tools.runtime.live import describe as describe_changes
 from tools.runtime.poller import BatchOutcome, MappingPoller
 
 if TYPE_CHECKING:
@@ -67,6 +70,10 @@ class RuntimeOptions:
     # Test acceleration, off by default: failed messages become visible again after this many
     # seconds instead of the queue's visibility timeout (Lambda leaves them to the timeout).
     retry_visibility: int | None = None
+    # Live code (tools/runtime/live.py): these source folders laid over the deployed artifact,
+    # watched, and picked up by the next invocation when they change. Empty: as packaged only.
+    live: tuple[Overlay, ...] = ()
+    live_interval: float = 0.5
 
 
 def clients(endpoint: str, region: str) -> tuple[LambdaClient, SQSClient]:
@@ -101,7 +108,12 @@ class LocalRuntime:
         self._logs: dict[str, FunctionLog] = {}
         self._pollers: dict[tuple[str, str], MappingPoller] = {}
         self._lock = threading.Lock()
+        self._refreshing = threading.Lock()
         self._failed: dict[str, str] = {}
+        self.live = LiveCode(options.live, options.live_interval) if options.live else None
+        self._generation: dict[str, int] = {}  # function name -> live code version
+        self._live_used: dict[str, set[str]] = {}  # function name -> overlay targets it uses
+        self._live_lock = threading.Lock()
 
     @property
     def pollers(self) -> list[MappingPoller]:
@@ -137,12 +149,77 @@ class LocalRuntime:
                 f"`make up` again (the runtime only runs the code that was deployed)."
             )
         try:
-            return extract(artifact, function.code_sha256, self.options.code_root)
+            extracted = extract(artifact, function.code_sha256, self.options.code_root)
         except (ArtifactError, OSError) as error:
             raise RuntimeSetupError(f"{function.name}: {error}") from error
+        if self.live is None:
+            return extracted
+        return self._live_root(function, extracted)
+
+    def code_version(self, function: Function) -> int:
+        """How many times live code replaced the function's source (0: as deployed)."""
+        return self._generation.get(function.name, 0)
+
+    def _live_root(self, function: Function, extracted: Path) -> Path:
+        assert self.live is not None
+        version = self.code_version(function)
+        root = self.options.code_root / "live" / function.name / f"{extracted.name}-{version}"
+        with self._live_lock:
+            if not root.is_dir():
+                used = self.live.prepare(extracted, root)
+                self._live_used[function.name] = {o.target for o in used}
+                LOG.info(
+                    "%s: live code: %s laid over the deployed artifact (CodeSha256 %s)",
+                    function.name,
+                    ", ".join(f"{o.source} as {o.target}/" for o in used) or "nothing",
+                    function.code_sha256,
+                )
+        return root
+
+    def start_live(self) -> None:
+        """Watch the live sources: a change gives the functions using them new workers."""
+        if self.live is not None:
+            self.live.watch(self._on_live_change)
+
+    def _on_live_change(self, changed: dict[Overlay, list[str]]) -> None:
+        targets = {overlay.target for overlay in changed}
+        with self._live_lock:
+            affected = sorted(name for name, used in self._live_used.items() if used & targets)
+            for name in affected:
+                self._generation[name] = self._generation.get(name, 0) + 1
+        if not affected:
+            LOG.info(
+                "live code: %s changed; no running function uses it", describe_changes(changed)
+            )
+            return
+        # The pollers keep polling; their next batch goes to a pool of workers on the new code
+        # (a batch in flight finishes on the old one, whose workers then end).
+        swapped = []
+        with self._refreshing:
+            for poller in self.pollers:
+                name = poller.mapping.function.name
+                if name in affected:
+                    try:
+                        poller.pool = self.pool_for(poller.mapping.function)
+                    except RuntimeSetupError as error:
+                        LOG.error("live code: %s", error)
+                        continue
+                    swapped.append(name)
+            self._close_unused_pools()
+        LOG.info(
+            "live code: %s changed: new workers for %s on the edited code (no terraform apply)",
+            describe_changes(changed),
+            ", ".join(sorted(set(swapped))) or "none (" + ", ".join(affected) + " not polled)",
+        )
+        for name in affected:  # older copies (the last one may still finish a batch)
+            keep = self._generation[name] - 1
+            for old in (self.options.code_root / "live" / name).glob("*-*"):
+                version = old.name.rsplit("-", 1)[1]
+                if old.is_dir() and version.isdigit() and int(version) < keep:
+                    shutil.rmtree(old, ignore_errors=True)
 
     def pool_for(self, function: Function) -> FunctionPool:
-        key = f"{function.arn}#{_fingerprint(function)}"
+        key = f"{function.arn}#{_fingerprint(function)}#{self.code_version(function)}"
         if key in self._pools:
             return self._pools[key]
         machine = platform.machine().lower()
@@ -188,6 +265,10 @@ class LocalRuntime:
 
     def refresh(self) -> list[str]:
         """Bring the running pollers in line with what is deployed; problems found, by function."""
+        with self._refreshing:
+            return self._refresh()
+
+    def _refresh(self) -> list[str]:
         mappings = self.discover()
         wanted: dict[tuple[str, str], Mapping] = {
             (m.uuid, _fingerprint(m.function) + repr(m)): m for m in mappings
@@ -270,6 +351,8 @@ class LocalRuntime:
 
     def stop(self) -> None:
         """Stop polling, let every batch in flight finish, then end every worker."""
+        if self.live is not None:
+            self.live.stop()
         with self._lock:
             pollers, self._pollers = list(self._pollers.values()), {}
         threads = [threading.Thread(target=p.stop) for p in pollers]
@@ -307,6 +390,7 @@ def run(
                 "no SQS event source mappings on %s yet (run `make up`); waiting for some",
                 options.endpoint,
             )
+        runtime.start_live()
         if on_started is not None:
             on_started(runtime)
         unreachable = 0

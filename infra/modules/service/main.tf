@@ -49,6 +49,26 @@ locals {
 ################################################################################
 
 data "aws_iam_policy_document" "dlq" {
+  # The rules' targets park here what EventBridge could not deliver to the queue (after its
+  # retry policy), so no matched event vanishes unseen.
+  statement {
+    sid       = "AllowUndeliverableEventsOfTheServiceRules"
+    effect    = "Allow"
+    actions   = ["sqs:SendMessage"]
+    resources = [local.dlq_arn]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = values(local.rule_arns)
+    }
+  }
+
   statement {
     sid       = "DenyInsecureTransport"
     effect    = "Deny"
@@ -163,6 +183,17 @@ resource "aws_cloudwatch_event_target" "this" {
   event_bus_name = each.value.event_bus_name
   target_id      = "${local.name}-queue"
   arn            = aws_sqs_queue.this.arn
+
+  # EventBridge retries a failed delivery with backoff for up to a day, then parks the event in
+  # the service's DLQ (the DLQ alarm fires) instead of dropping it.
+  retry_policy {
+    maximum_event_age_in_seconds = var.target_maximum_event_age_seconds
+    maximum_retry_attempts       = 185
+  }
+
+  dead_letter_config {
+    arn = aws_sqs_queue.dlq.arn
+  }
 }
 
 ################################################################################
@@ -285,6 +316,13 @@ resource "aws_cloudwatch_metric_alarm" "dlq_messages" {
   alarm_actions       = var.alarm_actions
   ok_actions          = var.alarm_actions
   tags                = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = var.environment == "local" || length(var.alarm_actions) > 0
+      error_message = "alarm_actions is empty: outside the local environment a DLQ alarm must notify someone (an SNS topic ARN)."
+    }
+  }
 }
 
 resource "aws_cloudwatch_metric_alarm" "function_errors" {

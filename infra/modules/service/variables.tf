@@ -227,9 +227,20 @@ variable "create_idempotency_table" {
 }
 
 variable "alarm_actions" {
-  description = "ARNs (e.g. SNS topics) notified when the DLQ holds messages or the function errors, and again when that clears."
+  description = "ARNs (e.g. SNS topics) notified when the DLQ holds messages or the function errors, and again when that clears. Required outside the local environment: an alarm nobody hears is no alarm."
   type        = list(string)
   default     = []
+}
+
+variable "target_maximum_event_age_seconds" {
+  description = "How long EventBridge retries delivering a matched event to the service's queue before parking it in the DLQ (60 s to 24 h)."
+  type        = number
+  default     = 86400
+
+  validation {
+    condition     = var.target_maximum_event_age_seconds >= 60 && var.target_maximum_event_age_seconds <= 86400
+    error_message = "target_maximum_event_age_seconds must be from 60 to 86400."
+  }
 }
 
 variable "function_errors_threshold" {

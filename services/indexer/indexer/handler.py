@@ -18,6 +18,7 @@ indexer = Indexer(
     service=service.name,
     logger=service.logger,
     metrics=service.metrics,
+    lease_seconds=settings.publish_lease_seconds,
 )
 consumer = service.consumer(indexer)
 lambda_handler = service.handler(consumer)

@@ -14,8 +14,11 @@ function of the set of facts received, whatever their order and however often ea
   present; else failed if any service reported a failure; else pending;
 * ``updated_at``: the latest fact's time (producer time, normalised to UTC with milliseconds);
 * query keys: ``camera`` ("make#model", see ``media_shared.index.camera_key``), ``taken_at``,
-  ``taken_year``; display fields: ``filename``, ``format``, ``width``, ``height``,
-  ``camera_make``, ``camera_model``, ``original``, ``reason``;
+  ``taken_year``, ``owner`` and ``owner_listing`` ("status#updated_at"): the owner is what
+  ingest stated in AssetIngested or AssetRejected (the thumbnailer's and the extractor's events
+  do not carry it; the indexer needs them not to). A record without either fact yet, or of an
+  unowned upload, has no owner and is in no owner's listing; display fields: ``filename``,
+  ``format``, ``width``, ``height``, ``camera_make``, ``camera_model``, ``original``, ``reason``;
 * once indexed: ``indexed_event_id`` (derived from the asset id), ``indexed_at`` and
   ``indexed_causation_id`` (time and id of the latest of the three facts that completed it).
 
@@ -37,6 +40,8 @@ from media_shared import InboundEvent, stable_event_id
 from media_shared.index import (
     ASSET_ID,
     CAMERA,
+    OWNER,
+    OWNER_LISTING,
     STATUS,
     TAKEN_AT,
     TAKEN_YEAR,
@@ -44,6 +49,7 @@ from media_shared.index import (
     Status,
     camera_key,
     normalise,
+    owner_listing,
     taken_year,
 )
 
@@ -84,6 +90,8 @@ DERIVED = (
     "camera_model",
     "original",
     "reason",
+    OWNER,
+    OWNER_LISTING,
     INDEXED_AT,
     INDEXED_CAUSATION_ID,
 )
@@ -223,6 +231,10 @@ def derive(facts_and_bookkeeping: Mapping[str, Any]) -> dict[str, Any]:
     year = taken_year(item.get(TAKEN_AT))
     if year is not None:
         item[TAKEN_YEAR] = year
+    owner = ingested.get(OWNER) or rejection.get(OWNER)
+    if isinstance(owner, str) and owner:
+        item[OWNER] = owner
+        item[OWNER_LISTING] = owner_listing(item[STATUS], item[UPDATED_AT])
     if status is Status.REJECTED:
         item["reason"] = rejection.get("reason")
     elif status is Status.FAILED:
@@ -269,4 +281,5 @@ def asset_indexed_data(item: Mapping[str, Any]) -> dict[str, Any]:
             for rendition in renditions
         ],
         "indexed_at": item[INDEXED_AT],
+        **({OWNER: item[OWNER]} if item.get(OWNER) else {}),
     }

@@ -1,18 +1,31 @@
+# What is particular to the indexer; the rest of the root is infra/service-root/ (linked).
 locals {
-  service       = "indexer"
-  platform_path = "/media-pipeline/${var.environment}/platform"
-  artifact_path = coalesce(var.artifact_path, "${path.root}/../../../build/lambda/${local.service}.zip")
-  platform      = { for key, parameter in data.aws_ssm_parameter.platform : key => parameter.insecure_value }
+  service  = "indexer"
+  handler  = "indexer.handler.lambda_handler"
+  defaults = { memory_size = 256, timeout = 30, batch_size = 10 }
+
+  platform_parameters = []
+  rule_bus            = null
+  rule_detail         = {}
 
   # Built from the name rather than read from the table: known at plan time, so the role policies
   # that name the table are whole in the plan of a first deploy.
   index_table_name = "media-${var.environment}-asset-index"
   index_table_arn  = "arn:${data.aws_partition.current.partition}:dynamodb:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:table/${local.index_table_name}"
 
-  rules = {
-    for file in fileset("${path.module}/rules", "*.json") : trimsuffix(file, ".json") => {
-      event_bus_name = local.platform["event-bus-name"]
-      event_pattern  = jsonencode(jsondecode(file("${path.module}/rules/${file}")))
+  environment_variables = {
+    INDEX_TABLE = aws_dynamodb_table.index.name
+    # A publish claim outlives any invocation (the timeout) and expires before the queue makes a
+    # message visible again (6x the timeout): indexer/logic.py.
+    PUBLISH_LEASE_SECONDS = tostring(2 * local.function.timeout)
+  }
+
+  # What the indexer's code uses (README-table.md): conditional UpdateItem merges and GetItem, on the
+  # table only; it never queries the indexes, puts or deletes whole items.
+  policy_statements = {
+    MergeIntoTheIndex = {
+      actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+      resources = [local.index_table_arn]
     }
   }
 }
@@ -20,16 +33,6 @@ locals {
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
 data "aws_region" "current" {}
-
-# The only coupling to the platform: its published parameters.
-data "aws_ssm_parameter" "platform" {
-  for_each = toset([
-    "event-bus-name",
-    "event-bus-arn",
-  ])
-
-  name = "${local.platform_path}/${each.key}"
-}
 
 ################################################################################
 # The asset index: owned by the indexer, written by nobody else.
@@ -73,6 +76,16 @@ resource "aws_dynamodb_table" "index" {
     type = "S"
   }
 
+  attribute {
+    name = "owner"
+    type = "S"
+  }
+
+  attribute {
+    name = "owner_listing"
+    type = "S"
+  }
+
   global_secondary_index {
     name            = "by_status"
     hash_key        = "status"
@@ -91,6 +104,14 @@ resource "aws_dynamodb_table" "index" {
     name            = "by_taken"
     hash_key        = "taken_year"
     range_key       = "taken_at"
+    projection_type = "ALL"
+  }
+
+  # One owner's assets in one status, newest first: owner_listing = "<status>#<updated_at>".
+  global_secondary_index {
+    name            = "by_owner"
+    hash_key        = "owner"
+    range_key       = "owner_listing"
     projection_type = "ALL"
   }
 
@@ -114,40 +135,4 @@ resource "aws_ssm_parameter" "index_table" {
   description = "The ${each.key} of the asset index table (owned by the indexer)."
   type        = "String"
   value       = each.value
-}
-
-module "service" {
-  source = "../../../infra/modules/service"
-
-  environment   = var.environment
-  service_name  = local.service
-  handler       = "indexer.handler.lambda_handler"
-  artifact_path = local.artifact_path
-  architecture  = var.architecture
-  memory_size   = var.memory_size
-  timeout       = var.timeout
-
-  event_bus_name = local.platform["event-bus-name"]
-  event_bus_arn  = local.platform["event-bus-arn"]
-  rules          = local.rules
-
-  environment_variables = {
-    INDEX_TABLE = aws_dynamodb_table.index.name
-  }
-
-  # What the indexer's code uses (README-table.md): conditional UpdateItem merges and GetItem, on the
-  # table only; it never queries the indexes, puts or deletes whole items.
-  policy_statements = {
-    MergeIntoTheIndex = {
-      actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
-      resources = [local.index_table_arn]
-    }
-  }
-
-  batch_size               = var.batch_size
-  maximum_concurrency      = var.maximum_concurrency
-  max_receive_count        = var.max_receive_count
-  log_retention_days       = var.log_retention_days
-  create_idempotency_table = var.enable_idempotency
-  alarm_actions            = var.alarm_actions
 }

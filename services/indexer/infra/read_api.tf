@@ -1,8 +1,8 @@
 ################################################################################
-# The gallery's read API: list assets by status, one asset with presigned thumbnail URLs, and the
-# asset an upload became (indexer/read_api.py, wired in indexer/read_handler.py). Queries the
-# index through its by_status index and GetItem, never a Scan. Created once an identity provider
-# is configured (var.http_api).
+# The gallery's read API: the caller's assets by status, one asset with presigned thumbnail URLs,
+# and the asset an upload became (indexer/read_api.py, wired in indexer/read_handler.py). Queries
+# the index through its by_owner index (the operator scope: by_status) and GetItem, never a Scan.
+# Created once an identity provider is configured (var.http_api).
 ################################################################################
 
 data "aws_ssm_parameter" "read_api" {
@@ -33,18 +33,24 @@ module "read_api" {
     UPLOADS_BUCKET                = data.aws_ssm_parameter.read_api["buckets/uploads/name"].insecure_value
     DERIVED_BUCKET                = data.aws_ssm_parameter.read_api["buckets/derived/name"].insecure_value
     THUMBNAIL_URL_EXPIRES_SECONDS = tostring(var.thumbnail_url_expires_seconds)
+    # The JWT scope that reads every owner's assets (each read logged); "" : nobody.
+    OPERATOR_SCOPE = coalesce(var.read_api_operator_scope, "")
   }
 
-  # Reads only: one item by key, the by_status index, and thumbnails (presigned GETs are signed
-  # with this role's credentials, so S3 checks its s3:GetObject when the browser fetches one).
+  # Reads only: one item by key, the by_owner index (a caller's own assets), the by_status index
+  # (the operator scope), and thumbnails (presigned GETs are signed with this role's credentials,
+  # so S3 checks its s3:GetObject when the browser fetches one). Nothing else of the table.
   policy_statements = {
     GetOneAsset = {
       actions   = ["dynamodb:GetItem"]
       resources = [local.index_table_arn]
     }
-    ListAssetsByStatus = {
-      actions   = ["dynamodb:Query"]
-      resources = ["${local.index_table_arn}/index/by_status"]
+    ListAssetsByOwnerOrStatus = {
+      actions = ["dynamodb:Query"]
+      resources = [
+        "${local.index_table_arn}/index/by_owner",
+        "${local.index_table_arn}/index/by_status",
+      ]
     }
     PresignThumbnails = {
       actions   = ["s3:GetObject"]

@@ -35,7 +35,16 @@ SERVICE = "indexer"
 ASSET = "3f9a1c0e5b7d4e2f8a6c1b0d9e8f7a6b"
 
 
-KEY_ATTRIBUTES = ("asset_id", "status", "updated_at", "camera", "taken_at", "taken_year")
+KEY_ATTRIBUTES = (
+    "asset_id",
+    "status",
+    "updated_at",
+    "camera",
+    "taken_at",
+    "taken_year",
+    "owner",
+    "owner_listing",
+)
 
 
 def create_index_table(dynamodb: Any, name: str = TABLE) -> None:
@@ -60,6 +69,7 @@ def create_index_table(dynamodb: Any, name: str = TABLE) -> None:
                 ("by_status", "status", "updated_at"),
                 ("by_camera", "camera", "taken_at"),
                 ("by_taken", "taken_year", "taken_at"),
+                ("by_owner", "owner", "owner_listing"),
             )
         ],
     )

@@ -1,7 +1,9 @@
 """The gallery's read API over records the indexer wrote: lists, one asset, an upload's asset.
 
 Records are made by delivering facts to the real indexer; the table is queried through its
-by_status index and GetItem only (a Scan fails the test).
+by_owner and by_status indexes and GetItem only (a Scan fails the test). The gallery's assets are
+user-1's (``http_event``'s default caller); tests/indexer's test_read_scope.py covers other
+callers.
 """
 
 from __future__ import annotations
@@ -16,15 +18,18 @@ import pytest
 from botocore.config import Config
 
 from indexer.logic import Indexer
-from indexer.read_api import Gallery, ReadApiSettings, build_app
+from indexer.read_api import Caller, Gallery, ReadApiSettings, build_app
 from media_shared import InboundEvent, SchemaCatalog
 from media_shared.ids import asset_id
 from media_shared.index import AssetIndex
+from media_shared.ownership import owner_id
 from tests.support.apigw import http_event, json_body
 from tests.support.aws import DERIVED, REGION, UPLOADS, FakeLambdaContext, handler_loader
 
 CONTEXT = FakeLambdaContext.of("indexer")
-UPLOAD_KEY = "incoming/0123456789abcdef0123456789abcdef/harbour.jpg"
+ISSUER = "https://issuer.example"
+USER = owner_id(ISSUER, "user-1")  # the caller http_event() signs in by default
+UPLOAD_KEY = f"incoming/{USER}/0123456789abcdef0123456789abcdef/harbour.jpg"
 UPLOAD_VERSION = "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY"
 
 
@@ -64,15 +69,15 @@ def gallery(
     aws.s3.create_bucket(Bucket=DERIVED)
     for number, asset in enumerate(("a" * 32, "b" * 32, "c" * 32)):
         facts = make_facts(asset)
-        deliver(facts.ingested(time="2026-11-23T09:00:00.000Z"))
+        deliver(facts.ingested(time="2026-11-23T09:00:00.000Z", owner=USER))
         deliver(facts.metadata(time="2026-11-23T09:00:00.500Z"))
         deliver(
             facts.thumbnails(time=f"2026-11-23T10:00:0{number}.000Z", renditions=renditions(asset))
         )
-    deliver(make_facts("d" * 32).ingested())
-    deliver(make_facts("e" * 32).rejected())
+    deliver(make_facts("d" * 32).ingested(owner=USER))
+    deliver(make_facts("e" * 32).rejected(owner=USER))
     uploaded = asset_id(UPLOADS, UPLOAD_KEY, UPLOAD_VERSION)
-    deliver(make_facts(uploaded).ingested())
+    deliver(make_facts(uploaded).ingested(owner=USER))
 
     def no_scan(**_: Any) -> None:
         raise AssertionError("the read API must never scan the table")
@@ -169,16 +174,27 @@ def test_a_pending_asset_has_no_thumbnails_yet(gallery: Gallery) -> None:
     assert all(a["thumbnails"] == [] for a in body["assets"])
 
 
-def test_renditions_outside_the_derived_bucket_are_not_signed(
+def test_renditions_outside_the_assets_own_thumbnails_are_not_signed(
     aws: Any, deliver: Callable[[dict[str, Any]], None], make_facts: Callable[[str], Any]
 ) -> None:
     asset = "9" * 32
     facts = make_facts(asset)
-    deliver(facts.ingested())
+    deliver(facts.ingested(owner=USER))
     deliver(facts.metadata())
-    deliver(facts.thumbnails(renditions=renditions(asset, bucket="someone-elses-bucket")))
+    foreign = renditions(asset, bucket="someone-elses-bucket")
+    # and keys in the derived bucket that are not this asset's thumbnails
+    foreign += [
+        {**rendition, "key": key}
+        for rendition, key in zip(
+            renditions(asset),
+            [f"thumbnails/{'8' * 32}/256.webp", f"originals/{asset}"],
+            strict=True,
+        )
+    ]
+    deliver(facts.thumbnails(renditions=foreign))
     settings = ReadApiSettings(index_table=aws.table, derived_bucket=DERIVED, uploads_bucket="u")
-    found = Gallery(AssetIndex(aws.dynamodb, aws.table), aws.s3, settings).get(asset)
+    caller = Caller(issuer=ISSUER, subject="user-1", owner=USER)
+    found = Gallery(AssetIndex(aws.dynamodb, aws.table), aws.s3, settings).get(asset, caller)
     assert found is not None
     assert found["thumbnails"] == []
 

@@ -1,58 +1,22 @@
+# What is particular to ingest; the rest of the root is infra/service-root/ (linked).
 locals {
-  service       = "ingest"
-  platform_path = "/media-pipeline/${var.environment}/platform"
-  artifact_path = coalesce(var.artifact_path, "${path.root}/../../../build/lambda/${local.service}.zip")
-  platform      = { for key, parameter in data.aws_ssm_parameter.platform : key => parameter.insecure_value }
+  service  = "ingest"
+  handler  = "ingest.handler.lambda_handler"
+  defaults = { memory_size = 1024, timeout = 60, batch_size = 5 }
 
-  uploads_arn   = local.platform["buckets/uploads/arn"]
-  originals_arn = local.platform["buckets/originals/arn"]
-
-  # S3 sends "Object Created" to the account's default bus. The pattern files hold what does not
-  # change per environment; the uploads bucket's name is merged in here.
-  rules = {
-    for file in fileset("${path.module}/rules", "*.json") : trimsuffix(file, ".json") => {
-      event_bus_name = "default"
-      event_pattern = jsonencode(merge(
-        jsondecode(file("${path.module}/rules/${file}")),
-        {
-          detail = merge(
-            try(jsondecode(file("${path.module}/rules/${file}")).detail, {}),
-            { bucket = { name = [local.platform["buckets/uploads/name"]] } },
-          )
-        },
-      ))
-    }
-  }
-}
-
-# The only coupling to the platform: its published parameters.
-data "aws_ssm_parameter" "platform" {
-  for_each = toset([
-    "event-bus-name",
-    "event-bus-arn",
+  platform_parameters = [
     "buckets/uploads/name",
     "buckets/uploads/arn",
     "buckets/originals/name",
     "buckets/originals/arn",
-  ])
+  ]
+  uploads_arn   = local.platform["buckets/uploads/arn"]
+  originals_arn = local.platform["buckets/originals/arn"]
 
-  name = "${local.platform_path}/${each.key}"
-}
-
-module "service" {
-  source = "../../../infra/modules/service"
-
-  environment   = var.environment
-  service_name  = local.service
-  handler       = "ingest.handler.lambda_handler"
-  artifact_path = local.artifact_path
-  architecture  = var.architecture
-  memory_size   = var.memory_size
-  timeout       = var.timeout
-
-  event_bus_name = local.platform["event-bus-name"]
-  event_bus_arn  = local.platform["event-bus-arn"]
-  rules          = local.rules
+  # S3 sends "Object Created" to the account's default bus. The pattern files hold what does not
+  # change per environment; the uploads bucket's name is merged into their detail here.
+  rule_bus    = "default"
+  rule_detail = { bucket = { name = [local.platform["buckets/uploads/name"]] } }
 
   environment_variables = {
     UPLOADS_BUCKET   = local.platform["buckets/uploads/name"]
@@ -99,11 +63,4 @@ module "service" {
       resources = ["${local.uploads_arn}/*"]
     }
   }
-
-  batch_size               = var.batch_size
-  maximum_concurrency      = var.maximum_concurrency
-  max_receive_count        = var.max_receive_count
-  log_retention_days       = var.log_retention_days
-  create_idempotency_table = var.enable_idempotency
-  alarm_actions            = var.alarm_actions
 }

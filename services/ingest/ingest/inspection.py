@@ -26,6 +26,7 @@ from media_shared.imaging import (
     open_image,
     sniff,
 )
+from media_shared.limits import FrameLimitError, count_frames
 
 __all__ = [
     "ALLOWED_DESCRIPTION",
@@ -142,6 +143,10 @@ def inspect_image(file: IO[bytes], sniffed: Sniffed, *, max_pixels: int) -> Imag
         raise UploadRejectedError(error.reason, str(error)) from None
     with image:
         width, height = image.size
+        try:  # what any service would walk: refuse here what no service should
+            count_frames(image)
+        except FrameLimitError as error:
+            raise UploadRejectedError("decompression_bomb", str(error)) from None
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)

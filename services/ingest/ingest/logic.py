@@ -43,6 +43,7 @@ from ingest.inspection import (
     sniff,
     spool,
 )
+from ingest.ownership import owner_fields
 from ingest.s3event import ObjectCreated
 from ingest.settings import IngestSettings
 from media_shared import (
@@ -474,6 +475,7 @@ class Ingestor:
             "sha256": sha256,
             "width": image.width,
             "height": image.height,
+            **owner_fields(upload.key),
         }
         if uploaded_at:
             data["uploaded_at"] = uploaded_at
@@ -512,6 +514,7 @@ class Ingestor:
                 "sniffed_content_type": sniffed_content_type,
                 "size_bytes": upload.size,
                 "sha256": sha256,
+                **owner_fields(upload.key),
             },
             correlation_id=asset,
             causation_id=causation_id,

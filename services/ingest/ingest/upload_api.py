@@ -4,11 +4,15 @@ A browser never gets credentials. It asks this API, behind API Gateway's JWT aut
 presigned POST (``boto3``'s ``generate_presigned_post``) and sends the file straight to the uploads
 bucket with it. The policy S3 enforces binds:
 
-* the bucket and the exact key ``<prefix><random>/<sanitised file name>`` (``incoming/`` by
-  default): one new object, never an existing one, never outside the prefix;
+* the bucket and the exact key ``<prefix><owner>/<random>/<sanitised file name>`` (``incoming/``
+  by default): one new object, never an existing one, never outside the prefix, never under
+  another owner's id. ``<owner>`` is derived from the verified token's issuer and subject
+  (``media_shared.ownership.owner_id``), never from anything the client sends; ingest reads it
+  back from the key and every later fact about the asset carries it;
 * the exact ``Content-Type`` declared, which must be one of the image types ingest accepts (all
   ``image/``), so a text file is refused before a byte is sent;
-* ``content-length-range`` 1..``MAX_UPLOAD_BYTES``;
+* ``content-length-range`` of exactly the declared size (at most ``MAX_UPLOAD_BYTES``), so a
+  grant for a small file cannot carry a large one;
 * an expiry ``UPLOAD_URL_EXPIRES_SECONDS`` (300) from now.
 
 The declared type and size are checked here too, so the page can say why at once; ingest still
@@ -16,8 +20,8 @@ sniffs every upload's bytes and rejects what is not an image (the declaration is
 
 Authorisation: API Gateway validates the bearer token (JWT authorizer: issuer, audience, expiry,
 signature) before the function runs, and passes its claims in ``requestContext.authorizer.jwt``.
-The handler refuses (401) a request without a subject there, so a route deployed without the
-authorizer refuses everything rather than serving anyone.
+The handler refuses (401) a request without an issuer and a subject there, so a route deployed
+without the authorizer refuses everything rather than serving anyone.
 
 Request: ``{"filename": "cat.jpg", "content_type": "image/jpeg", "size": 123456}``. Answer 201:
 ``{"url", "fields", "bucket", "key", "content_type", "max_bytes", "expires_at"}``; 400 with
@@ -42,6 +46,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from ingest.inspection import CONTENT_TYPES
 from ingest.settings import DEFAULT_MAX_UPLOAD_BYTES, MAX_UPLOAD_BYTES
 from media_shared import settings as env_names
+from media_shared.ownership import owner_id
 from media_shared.settings import integer, optional, required
 
 if TYPE_CHECKING:
@@ -183,11 +188,12 @@ def presign_upload(
     settings: UploadApiSettings,
     request: UploadRequest,
     *,
+    owner: str,
     token: Callable[[], str] = lambda: uuid.uuid4().hex,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> UploadGrant:
-    """A presigned POST for one new object under the key prefix; its conditions bind everything."""
-    key = f"{settings.key_prefix}{token()}/{sanitise_filename(request.filename)}"
+    """A presigned POST for one new object of ``owner``; its conditions bind everything."""
+    key = f"{settings.key_prefix}{owner}/{token()}/{sanitise_filename(request.filename)}"
     issued = now()
     post = s3.generate_presigned_post(
         Bucket=settings.uploads_bucket,
@@ -195,7 +201,8 @@ def presign_upload(
         Fields={"Content-Type": request.content_type},
         Conditions=[
             {"Content-Type": request.content_type},
-            ["content-length-range", 1, settings.max_upload_bytes],
+            # exactly the declared size (parse() kept it within 1..max_upload_bytes)
+            ["content-length-range", request.size, request.size],
         ],
         ExpiresIn=settings.expires_seconds,
     )
@@ -211,12 +218,25 @@ def presign_upload(
     )
 
 
-def subject(event: Mapping[str, Any]) -> str | None:
-    """The token's subject as API Gateway's JWT authorizer passed it, or None."""
+def _claims(event: Mapping[str, Any]) -> Mapping[str, Any]:
     context = event.get("requestContext") or {}
     claims = ((context.get("authorizer") or {}).get("jwt") or {}).get("claims") or {}
-    sub = claims.get("sub") if isinstance(claims, Mapping) else None
+    return claims if isinstance(claims, Mapping) else {}
+
+
+def subject(event: Mapping[str, Any]) -> str | None:
+    """The token's subject as API Gateway's JWT authorizer passed it, or None."""
+    sub = _claims(event).get("sub")
     return sub if isinstance(sub, str) and sub else None
+
+
+def caller_owner(event: Mapping[str, Any]) -> str | None:
+    """The owner id of the verified token's issuer and subject, or None without both."""
+    claims = _claims(event)
+    iss, sub = claims.get("iss"), claims.get("sub")
+    if not isinstance(iss, str) or not iss or not isinstance(sub, str) or not sub:
+        return None
+    return owner_id(iss, sub)
 
 
 def error(status: int, reason: str, message: str) -> Response[str]:
@@ -237,7 +257,8 @@ def build_app(
     @app.post("/uploads")
     def create_upload() -> Response[str]:
         sub = subject(app.current_event.raw_event)
-        if sub is None:
+        owner = caller_owner(app.current_event.raw_event)
+        if sub is None or owner is None:
             return error(401, "unauthorized", "a valid bearer token is required")
         try:
             # decoded: API Gateway base64-encodes a body it does not take for text
@@ -249,10 +270,15 @@ def build_app(
         except UploadRequestError as refused:
             log.info("upload refused", extra={"reason": refused.reason, "subject": sub})
             return error(400, refused.reason, str(refused))
-        grant = presign_upload(s3, settings, request)
+        grant = presign_upload(s3, settings, request, owner=owner)
         log.info(
             "upload presigned",
-            extra={"key": grant.key, "content_type": grant.content_type, "subject": sub},
+            extra={
+                "key": grant.key,
+                "content_type": grant.content_type,
+                "subject": sub,
+                "owner": owner,
+            },
         )
         return Response(
             status_code=201,

@@ -23,6 +23,7 @@ app = build_app(s3, settings, logger)
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
-@tracer.capture_lambda_handler
+# Not the response: it is a presigned POST policy or presigned URLs, credentials in all but name.
+@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

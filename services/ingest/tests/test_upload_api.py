@@ -28,10 +28,12 @@ from ingest.upload_api import (
     sanitise_filename,
 )
 from media_shared.exceptions import ConfigurationError
+from media_shared.ownership import owner_id, owner_of_key
 from tests.support.apigw import http_event, json_body
 from tests.support.aws import REGION, UPLOADS, FakeLambdaContext, fake_credentials, handler_loader
 
 MAX = 1_000_000
+OWNER = owner_id("https://issuer.example", "user-1")
 SETTINGS = UploadApiSettings(uploads_bucket=UPLOADS, max_upload_bytes=MAX, expires_seconds=300)
 
 
@@ -59,24 +61,27 @@ def ask(app: Any, body: Any, *, subject: str | None = "user-1") -> dict[str, Any
 # --- what a grant binds ----------------------------------------------------------------------
 
 
-def test_a_grant_binds_one_new_key_under_the_prefix_the_type_the_size_range_and_minutes(
+def test_a_grant_binds_one_new_key_of_the_owner_the_type_the_declared_size_and_minutes(
     s3: Any,
 ) -> None:
     # Given a valid request for a JPEG
     request = UploadRequest(filename="Holiday photo.jpg", content_type="image/jpeg", size=1234)
     issued = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
     # When the API presigns it
-    grant = presign_upload(s3, SETTINGS, request, token=lambda: "ab" * 16, now=lambda: issued)
+    grant = presign_upload(
+        s3, SETTINGS, request, owner=OWNER, token=lambda: "ab" * 16, now=lambda: issued
+    )
     policy = policy_of(grant.fields)
     conditions = policy["conditions"]
-    # Then the key is new, random, under incoming/, with a safe file name
-    assert grant.key == f"incoming/{'ab' * 16}/Holiday-photo.jpg"
+    # Then the key is new, random, under incoming/<owner>/, with a safe file name
+    assert grant.key == f"incoming/{OWNER}/{'ab' * 16}/Holiday-photo.jpg"
+    assert owner_of_key(grant.key) == OWNER
     assert grant.fields["key"] == grant.key
-    # and the policy binds this bucket, exactly this key, exactly this image type, 1..MAX bytes
+    # and the policy binds this bucket, exactly this key, exactly this image type and size
     assert {"bucket": UPLOADS} in conditions
     assert {"key": grant.key} in conditions
     assert {"Content-Type": "image/jpeg"} in conditions
-    assert ["content-length-range", 1, MAX] in conditions
+    assert ["content-length-range", 1234, 1234] in conditions
     assert grant.fields["Content-Type"] == "image/jpeg"
     # and it expires within minutes (S3 reads the policy's own expiration)
     expiration = datetime.fromisoformat(policy["expiration"].replace("Z", "+00:00"))
@@ -89,9 +94,9 @@ def test_a_grant_binds_one_new_key_under_the_prefix_the_type_the_size_range_and_
 
 def test_every_grant_gets_its_own_key(s3: Any) -> None:
     request = UploadRequest(filename="same.png", content_type="image/png", size=10)
-    keys = {presign_upload(s3, SETTINGS, request).key for _ in range(20)}
+    keys = {presign_upload(s3, SETTINGS, request, owner=OWNER).key for _ in range(20)}
     assert len(keys) == 20
-    assert all(k.startswith("incoming/") and k.endswith("/same.png") for k in keys)
+    assert all(k.startswith(f"incoming/{OWNER}/") and k.endswith("/same.png") for k in keys)
 
 
 @pytest.mark.parametrize(
@@ -121,11 +126,41 @@ def test_a_signed_in_request_gets_201_with_the_form_to_post(s3: Any) -> None:
     assert response["statusCode"] == 201
     body = json_body(response)
     assert UPLOADS in body["url"]
-    assert body["key"].startswith("incoming/")
+    assert body["key"].startswith(f"incoming/{OWNER}/")
     assert body["key"].endswith("/cat.jpg")
     assert body["fields"]["key"] == body["key"]
     assert body["content_type"] == "image/jpeg"
     assert body["max_bytes"] == MAX
+
+
+def test_the_owner_in_the_key_is_the_tokens_issuer_and_subject_whatever_the_body_says(
+    s3: Any,
+) -> None:
+    # Given two people of one issuer, and one of another issuer with the same subject
+    app = build_app(s3, SETTINGS)
+    request = {
+        "filename": "cat.jpg",
+        "content_type": "image/jpeg",
+        "size": 9,
+        "owner": "u-" + "0" * 32,
+    }
+    keys = {
+        who: json_body(app.resolve(http_event("POST", "/uploads", body=request, subject=sub,
+                                              issuer=iss), FakeLambdaContext.of("ingest")))["key"]
+        for who, (iss, sub) in {
+            "ada": ("https://issuer.example", "ada"),
+            "bob": ("https://issuer.example", "bob"),
+            "other ada": ("https://other.example", "ada"),
+        }.items()
+    }  # fmt: skip
+    # Then each key names its own caller's owner id, never the one the body claims
+    owners = {who: owner_of_key(key) for who, key in keys.items()}
+    assert owners == {
+        "ada": owner_id("https://issuer.example", "ada"),
+        "bob": owner_id("https://issuer.example", "bob"),
+        "other ada": owner_id("https://other.example", "ada"),
+    }
+    assert len(set(owners.values())) == 3
 
 
 def test_a_request_without_the_authorizers_subject_is_refused(s3: Any) -> None:
@@ -222,7 +257,7 @@ def test_the_lambda_handler_answers_api_gateway_with_a_presigned_post(handler: M
     assert response["statusCode"] == 201
     fields = json_body(response)["fields"]
     policy = policy_of(fields)
-    assert ["content-length-range", 1, MAX] in policy["conditions"]
+    assert ["content-length-range", 7, 7] in policy["conditions"]
     expiration = datetime.fromisoformat(policy["expiration"].replace("Z", "+00:00"))
     assert (expiration - datetime.now(UTC)).total_seconds() <= 120
 

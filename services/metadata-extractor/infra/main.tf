@@ -1,71 +1,19 @@
+# What is particular to the metadata extractor; the rest of the root is infra/service-root/ (linked).
 locals {
-  service       = "metadata-extractor"
-  platform_path = "/media-pipeline/${var.environment}/platform"
-  artifact_path = coalesce(var.artifact_path, "${path.root}/../../../build/lambda/${local.service}.zip")
-  platform      = { for key, parameter in data.aws_ssm_parameter.platform : key => parameter.insecure_value }
+  service  = "metadata-extractor"
+  handler  = "metadata_extractor.handler.lambda_handler"
+  defaults = { memory_size = 512, timeout = 30, batch_size = 10 }
 
-  rules = {
-    for file in fileset("${path.module}/rules", "*.json") : trimsuffix(file, ".json") => {
-      event_bus_name = local.platform["event-bus-name"]
-      event_pattern  = jsonencode(jsondecode(file("${path.module}/rules/${file}")))
-    }
-  }
-}
-
-# The only coupling to the platform: its published parameters.
-data "aws_ssm_parameter" "platform" {
-  for_each = toset([
-    "event-bus-name",
-    "event-bus-arn",
-    "buckets/originals/name",
-    "buckets/originals/arn",
-  ])
-
-  name = "${local.platform_path}/${each.key}"
-}
-
-module "service" {
-  source = "../../../infra/modules/service"
-
-  environment   = var.environment
-  service_name  = local.service
-  handler       = "metadata_extractor.handler.lambda_handler"
-  artifact_path = local.artifact_path
-  architecture  = var.architecture
-  memory_size   = var.memory_size
-  timeout       = var.timeout
-
-  event_bus_name = local.platform["event-bus-name"]
-  event_bus_arn  = local.platform["event-bus-arn"]
-  rules          = local.rules
+  platform_parameters = ["buckets/originals/name", "buckets/originals/arn"]
+  rule_bus            = null
+  rule_detail         = {}
 
   environment_variables = {
     ORIGINALS_BUCKET = local.platform["buckets/originals/name"]
     INCLUDE_GPS      = var.include_gps ? "true" : "false"
   }
 
-  # Reads originals only: it writes nothing but events.
-  policy_statements = {
-    ReadOriginals = {
-      actions   = ["s3:GetObject", "s3:GetObjectVersion"]
-      resources = ["${local.platform["buckets/originals/arn"]}/originals/*"]
-    }
-    # A missing original then answers 404 (parked as original_missing) rather than 403 (retried).
-    ListOriginals = {
-      actions   = ["s3:ListBucket"]
-      resources = [local.platform["buckets/originals/arn"]]
-      conditions = [{
-        test     = "StringLike"
-        variable = "s3:prefix"
-        values   = ["originals/*"]
-      }]
-    }
-  }
-
-  batch_size               = var.batch_size
-  maximum_concurrency      = var.maximum_concurrency
-  max_receive_count        = var.max_receive_count
-  log_retention_days       = var.log_retention_days
-  create_idempotency_table = var.enable_idempotency
-  alarm_actions            = var.alarm_actions
+  # Reads originals only (local.read_originals: infra/service-root/service.tf); it writes
+  # nothing but events.
+  policy_statements = local.read_originals
 }

@@ -41,6 +41,7 @@ from media_shared.imaging import (
     read_orientation,
 )
 from media_shared.imaging import open_image as open_untrusted
+from media_shared.limits import FrameLimitError, count_frames
 
 __all__ = ["UnsupportedImageError", "extract"]
 
@@ -360,8 +361,11 @@ def _frames(image: ImageFile.ImageFile) -> tuple[bool, int]:
         # A Multi-Picture JPEG's other pictures are previews or depth maps, not an animation.
         return False, 1
     try:
-        count = int(getattr(image, "n_frames", 1))
+        count = count_frames(image)  # never Pillow's n_frames: a TIFF's walk is quadratic
         return bool(getattr(image, "is_animated", count > 1)), max(1, count)
+    except FrameLimitError as error:  # ingest rejects these; never walk past the cap here
+        logger.warning("more frames than are walked", extra={"limit": error.limit})
+        return True, error.limit
     except DECODE_ERRORS as error:
         # A broken later frame: report what the first one says rather than fail the file.
         logger.warning("could not count frames", extra={"error": f"{type(error).__name__}"})

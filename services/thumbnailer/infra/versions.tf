@@ -1,10 +1,1 @@
-terraform {
-  required_version = ">= 1.6"
-
-  required_providers {
-    aws = {
-      source  = "hashicorp/aws"
-      version = ">= 5.60, < 6"
-    }
-  }
-}
+../../../infra/service-root/versions.tf

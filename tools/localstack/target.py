@@ -1,14 +1,18 @@
-"""Where the CLI acts: AWS, or the local stack; and the names it finds there through SSM.
+"""Where a command acts: the local stack, or an AWS environment; and what it finds there.
 
-Resolution, first match wins:
+Every command that can act on either (``mediactl``, ``make deploy``/``plan``, the demo, the soak,
+the tests) resolves its target here. First match wins:
 
-* ``--endpoint URL``: that endpoint (a moto server), dummy credentials;
-* ``--local``: the local stack recorded by ``make up`` in ``.local/moto.json`` (an error if none);
-* ``--aws``: AWS, with the usual credential chain;
-* otherwise the local stack when ``.local/moto.json`` names a running server, else AWS.
+* ``endpoint``: that endpoint (a moto server), dummy credentials;
+* ``local`` (``--local``, ``LOCAL=1``) or ``environment="local"``: the local stack recorded in
+  the stack folder (``$MEDIA_STACK_DIR``, default ``.local/``); an error if there is none or it
+  is not running;
+* ``aws``: AWS, with the usual credential chain;
+* otherwise the local stack when its record names a running server, else AWS. A record whose
+  server is gone is an error rather than a silent switch to AWS.
 
-The environment (``--env``) defaults to ``local`` on the local stack and ``$MEDIA_ENV`` or ``dev``
-on AWS. Every resource name comes from the SSM parameters under ``/media-pipeline/<env>/``, as the
+The environment defaults to ``local`` on the local stack and ``$MEDIA_ENV`` or ``dev`` on AWS.
+Every resource name comes from the SSM parameters under ``/media-pipeline/<env>/``, as the
 service roots find them: nothing is derived from naming conventions.
 """
 
@@ -17,13 +21,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tools.runtime.endpoint import read_local_stack, stack_dir
+from tools.localstack.errors import StackError
+from tools.localstack.record import DEFAULT_REGION, PARAMETER_ROOT, Stack, read_stack, stack_dir
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -33,21 +37,11 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_ssm import SSMClient
 
-REPO = Path(__file__).resolve().parents[2]
 LOCAL_CREDENTIALS = {
     "aws_access_key_id": "testing",
     "aws_secret_access_key": "testing",
     "aws_session_token": "testing",
 }
-PARAMETER_ROOT = "/media-pipeline"
-
-
-class CliError(Exception):
-    """What the user asked cannot be done; the message says why and what to do."""
-
-
-def _stack_file() -> Path:
-    return stack_dir() / "moto.json"
 
 
 @dataclass
@@ -57,6 +51,8 @@ class Target:
     environment: str
     region: str
     endpoint: str | None = None
+    #: The local stack's record, when the target is the one in the stack folder.
+    stack: Stack | None = None
     _clients: dict[str, Any] = field(default_factory=dict, repr=False)
     _parameters: dict[str, str] = field(default_factory=dict, repr=False)
 
@@ -118,18 +114,18 @@ class Target:
         return client
 
     def parameter(self, path: str) -> str:
-        """``/media-pipeline/<env>/<path>``; CliError naming it (and the fix) when missing."""
+        """``/media-pipeline/<env>/<path>``; StackError naming it (and the fix) when missing."""
         name = f"{PARAMETER_ROOT}/{self.environment}/{path}"
         if name not in self._parameters:
             try:
                 value = self.ssm.get_parameter(Name=name)["Parameter"].get("Value", "")
             except self.ssm.exceptions.ParameterNotFound:
-                raise CliError(
+                raise StackError(
                     f"SSM parameter {name} not found on the {self.describe()}: is the stack "
                     f"deployed (`make up` locally, `make deploy ENV={self.environment}` on AWS)?"
                 ) from None
             except (BotoCoreError, ClientError) as error:
-                raise CliError(f"cannot read SSM parameter {name}: {error}") from error
+                raise StackError(f"cannot read SSM parameter {name}: {error}") from error
             self._parameters[name] = value
         return self._parameters[name]
 
@@ -150,6 +146,13 @@ class Target:
         return self.parameter("indexer/index-table/name")
 
 
+def stack_target(stack: Stack) -> Target:
+    """The target of one local stack (its record)."""
+    return Target(
+        environment=stack.environment, region=stack.region, endpoint=stack.endpoint, stack=stack
+    )
+
+
 def resolve_target(
     *,
     local: bool = False,
@@ -160,39 +163,41 @@ def resolve_target(
 ) -> Target:
     """The target the options and the machine's state designate (see the module docstring)."""
     if local and aws:
-        raise CliError("--local and --aws contradict each other")
+        raise StackError("--local and --aws contradict each other")
     default_region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     if endpoint:
         return Target(
             environment=environment or "local",
-            region=default_region or "us-east-1",
+            region=default_region or DEFAULT_REGION,
             endpoint=endpoint,
         )
-    stack_file = _stack_file()
+    directory = stack_dir()
+    record = directory / "moto.json"
+    local = local or (environment == "local" and not aws)
     if not aws:
         try:
-            stack = read_local_stack(stack_file)
+            stack = read_stack(directory)
         except ValueError as error:
-            raise CliError(str(error)) from None
+            raise StackError(str(error)) from None
         if stack is None and local:
-            raise CliError(f"no local stack ({stack_file} is missing): start one with `make up`")
+            raise StackError(f"no local stack ({record} is missing): start one with `make up`")
         if stack is not None and not stack.running:
             if local:
-                raise CliError(
-                    f"the local stack recorded in {stack_file} is not running (pid {stack.pid}): "
+                raise StackError(
+                    f"the local stack recorded in {record} is not running (pid {stack.pid}): "
                     "start it again with `make up`"
                 )
-            raise CliError(
-                f"{stack_file} names a local stack that is no longer running: `make up` to "
-                "restart it, `make down` to forget it, or --aws to act on AWS"
+            raise StackError(
+                f"{record} names a local stack that is no longer running: `make up` to "
+                "restart it, `make down` to forget it, or --aws (ENV=<environment> for make) "
+                "to act on AWS"
             )
         if stack is not None:
-            return Target(
-                environment=environment or "local",
-                region=region or stack.region,
-                endpoint=stack.endpoint,
-            )
+            target = stack_target(stack)
+            target.environment = environment or stack.environment
+            target.region = region or stack.region
+            return target
     return Target(
         environment=environment or os.environ.get("MEDIA_ENV") or "dev",
-        region=default_region or "us-east-1",
+        region=default_region or DEFAULT_REGION,
     )

@@ -1,29 +1,37 @@
-"""The local stack (moto on loopback with the real Terraform applied) and per-service deploys.
+"""Bring the local stack up, stop it, take it down; plan or deploy one root (local or AWS).
 
-    python -m tools.stack up                     moto + every root applied to it (make up)
-    python -m tools.stack down                   stop moto, forget the local state (make down)
-    python -m tools.stack deploy SERVICE [--env ENV | --local]    plan + apply one service root
-    python -m tools.stack plan SERVICE [--env ENV | --local]      plan one service root
+    python -m tools.localstack up [--apply]   moto + every root applied (make up); warm if it can
+    python -m tools.localstack stop       stop moto, keep its state for the next up (make stop)
+    python -m tools.localstack down       stop moto, forget the local state (make down)
+    python -m tools.localstack status     what is recorded, running and saved (make status)
+    python -m tools.localstack runtime [OPTIONS]   the local runtime on the stack (make runtime)
+    python -m tools.localstack deploy SERVICE [--env ENV | --local]    plan + apply one root
+    python -m tools.localstack plan SERVICE [--env ENV | --local]      plan one root
 
-Where a deploy goes: ``--local`` (LOCAL=1) or ``--env local`` means the local stack; another
-``--env`` means AWS with ``infra/backends/<env>.s3.tfbackend``; with neither, the local stack if
-``make up`` is running, else AWS ``dev``.
+Where a deploy goes (:func:`tools.localstack.target.resolve_target`): ``--local`` (LOCAL=1) or
+``--env local`` means the local stack; another ``--env`` means AWS with
+``infra/backends/<env>.s3.tfbackend``; with neither, the local stack if ``make up`` is running,
+else AWS ``dev``.
 
-``up`` plans the platform, applies it, and starts the four service roots as soon as the platform's
-SSM parameters exist (all a service root depends on), in parallel; artifacts are built and the
-service roots initialised meanwhile. It prints a summary: endpoint, resources per root, times.
+``up`` from nothing plans the platform, applies it, and starts the four service roots as soon as
+the platform's SSM parameters exist (all a service root depends on), in parallel; artifacts are
+built and the service roots initialised meanwhile. It prints a summary: endpoint, resources per
+root, times. ``up`` on a stack whose Terraform and code are unchanged since its last ``up``
+(:mod:`tools.localstack.warm`), running or stopped with its state saved
+(:mod:`tools.localstack.snapshot`), applies nothing: the server is started with its snapshot
+and the stack is ready in seconds. Otherwise it says what changed and applies.
 
 Local stack files live in ``$MEDIA_STACK_DIR`` (default .local/): moto.json (pid, port, endpoint),
-moto.log, and terraform/: data/<root>/ (each root's TF_DATA_DIR), backends/, logs/ (each root's
-terraform output), plans/ (the last deploy's plan, binary and JSON). Terraform state is the
-roots' own S3 backend, kept in a bucket on the moto server itself: the state lives and dies with
-the resources it describes.
+moto.log, warm.json (the fingerprint of the last up), snapshot/ (the server's saved state), and
+terraform/: data/<root>/ (each root's TF_DATA_DIR), backends/, logs/ (each root's terraform
+output), plans/ (the last deploy's plan, binary and JSON). Terraform state is the roots' own S3
+backend, kept in a bucket on the moto server itself: the state lives and dies with the resources
+it describes (and is saved and restored with them).
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import io
 import json
 import os
@@ -32,24 +40,31 @@ import shutil
 import signal
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from tools import package
-from tools.package import REPO
-from tools.terraform_env import (
+from tools import contracts, package
+from tools.localstack import server, snapshot, warm
+from tools.localstack.errors import StackError
+from tools.localstack.record import (
     DUMMY_CREDENTIALS,
     LOCAL_DIR,
-    LOCAL_REGION,
+    REPO,
     STATE_BUCKET,
+    Stack,
+    is_patched,
+    read_stack,
+    stack_dir,
+)
+from tools.localstack.target import Target, resolve_target
+from tools.localstack.terraform import (
+    LOCAL_REGION,
+    LOCAL_VARIABLES,
     Root,
     RootRunner,
-    StackError,
     all_roots,
     changed_addresses,
     local_backend_config,
@@ -62,88 +77,9 @@ from tools.terraform_env import (
 
 BACKENDS = REPO / "infra" / "backends"
 # What `down` removes from the stack directory (the provider cache and CLI config stay).
-_STACK_FILES = ("moto.json", "moto.log")
-_STACK_DIRS = ("terraform",)
-
-
-def stack_dir() -> Path:
-    configured = os.environ.get("MEDIA_STACK_DIR")
-    return Path(configured).resolve() if configured else LOCAL_DIR
-
-
-# --- the moto server ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Moto:
-    pid: int
-    port: int
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def is_running(self) -> bool:
-        return _is_moto_process(self.pid) and _answers(self.endpoint)
-
-
-def _is_moto_process(pid: int) -> bool:
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
-    return b"moto_server" in cmdline
-
-
-def _answers(endpoint: str) -> bool:
-    """Whether an HTTP server answers there (any status: moto's pages may fail on odd data)."""
-    try:
-        with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=2):
-            return True
-    except urllib.error.HTTPError:
-        return True
-    except (OSError, urllib.error.URLError):
-        return False
-
-
-def recorded_moto(directory: Path) -> Moto | None:
-    record = directory / "moto.json"
-    if not record.is_file():
-        return None
-    data = json.loads(record.read_text(encoding="utf-8"))
-    return Moto(pid=int(data["pid"]), port=int(data["port"]))
-
-
-def start_moto(directory: Path) -> tuple[Moto, bool]:
-    """The running moto server of this stack directory, started if needed; True if reused."""
-    existing = recorded_moto(directory)
-    if existing is not None and existing.is_running():
-        return existing, True
-    # tools.runtime.moto_server is moto_server without moto's own SQS -> Lambda delivery (it
-    # would need Docker): locally the Lambda poller is the local runtime (python -m tools.runtime).
-    # Its start() records the server in moto.json with the fields read here.
-    from tools.runtime.moto_server import start
-
-    try:
-        record = start(directory, region=LOCAL_REGION)
-    except RuntimeError as error:
-        raise StackError(str(error)) from None
-    return Moto(pid=int(record["pid"]), port=int(record["port"])), False
-
-
-def stop_moto(moto: Moto) -> bool:
-    """Stop the recorded server; only a process that is moto_server is ever signalled."""
-    if not _is_moto_process(moto.pid):
-        return False
-    os.kill(moto.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 5
-    while _is_moto_process(moto.pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    if _is_moto_process(moto.pid):
-        os.kill(moto.pid, signal.SIGKILL)
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(moto.pid, os.WNOHANG)  # reap it if it happens to be our child
-    return True
+_STACK_FILES = ("moto.json", "moto.log", warm.FILE)
+_STACK_DIRS = ("terraform", "snapshot")
+SNAPSHOT_TIMEOUT = 60.0
 
 
 def ensure_state_bucket(endpoint: str) -> None:
@@ -224,7 +160,7 @@ def run_jobs(jobs: Sequence[Job]) -> list[Result]:
 
 
 def _local_job(
-    root: Root, env: Mapping[str, str], moto: Moto, directory: Path, **flags: Any
+    root: Root, env: Mapping[str, str], moto: Stack, directory: Path, **flags: Any
 ) -> Job:
     backend = local_backend_config(moto.endpoint, root, directory / "terraform" / "backends")
     return Job(
@@ -244,7 +180,8 @@ def _raise_failures(results: Sequence[Result]) -> None:
         raise StackError(f"{len(failed)} root(s) failed:\n{detail}")
 
 
-def up() -> int:
+def up(*, apply: bool = False) -> int:
+    """Bring the stack up; warm (nothing applied) when nothing changed, unless ``apply``."""
     started = time.monotonic()
     directory = stack_dir()
     roots = [root for root in all_roots() if root.exists()]
@@ -252,9 +189,19 @@ def up() -> int:
     if not roots or roots[0].id != "platform":
         raise StackError("infra/platform has no Terraform yet: nothing to bring up")
     platform, services = roots[0], roots[1:]
-    moto, reused = start_moto(directory)
-    print(f"moto: {moto.endpoint} (pid {moto.pid}, {'reused' if reused else 'started'})")
+    moto, how = server.ensure_running(directory, LOCAL_REGION)
+    print(f"moto: {moto.endpoint} (pid {moto.pid}, {how})")
     marks: list[tuple[str, float]] = [("moto up", time.monotonic() - started)]
+    current = warm.fingerprint([r.id for r in services], LOCAL_VARIABLES)
+    reason = _why_apply(directory, moto, how, current, [r.id for r in roots], apply)
+    if reason is None:
+        print(
+            "warm: the Terraform and the code are unchanged since the last `make up`: "
+            "nothing to build or apply"
+        )
+        _print_warm_summary(moto, [r.id for r in roots], time.monotonic() - started, directory)
+        return 0
+    print(f"apply: {reason}")
     ensure_state_bucket(moto.endpoint)
     for name in ("logs", "plans"):
         shutil.rmtree(directory / "terraform" / name, ignore_errors=True)  # of the last run
@@ -343,10 +290,96 @@ def up() -> int:
         plan_seconds = inited[root_id].seconds.get("plan", 0.0)
         result.seconds["apply"] = result.seconds.get("apply", 0.0) + plan_seconds
     _raise_failures(list(results.values()))
+    # What the stack is now built from (the zips as just built), and its state saved with it.
+    warm.record(directory, warm.fingerprint([r.id for r in services], LOCAL_VARIABLES))
+    saved = request_snapshot(moto)
+    marks.append(("state saved", time.monotonic() - started))
     _print_up_summary(moto, results, artifacts, missing, time.monotonic() - started, directory)
+    if saved is not None:
+        print(
+            f"  snapshot   {saved['bytes'] / 1e6:.1f} MB in {saved['seconds']:.1f} s "
+            "(`make stop` then `make up` starts warm)"
+        )
     print("\n  timeline: " + ", ".join(f"{label} {at:.1f} s" for label, at in marks))
     print("  (service roots are applied once the platform's SSM parameters exist)")
     return 0
+
+
+def _why_apply(
+    directory: Path,
+    moto: Stack,
+    how: str,
+    current: warm.Fingerprint,
+    roots: Sequence[str],
+    forced: bool,
+) -> str | None:
+    """Why ``up`` must apply (None: it need not: the stack is as its last ``up`` left it)."""
+    if forced:
+        return "asked for (--apply)"
+    last = warm.recorded(directory)
+    if last is None:
+        return "no earlier `make up` in this folder"
+    if how == "started":
+        return "the server started empty (no snapshot of its state): everything from nothing"
+    changes = current.changes(last)
+    if changes:
+        return f"changed since the last `make up`: {warm.describe(changes)}"
+    states = (
+        {
+            obj["Key"].split("/")[0]
+            for obj in _s3(moto.endpoint).list_objects_v2(Bucket=STATE_BUCKET).get("Contents", [])
+        }
+        if _state_bucket_exists(moto.endpoint)
+        else set()
+    )
+    absent = [root for root in roots if root not in states]
+    if absent:
+        return f"no Terraform state for {', '.join(absent)} on the server"
+    return None
+
+
+def _state_bucket_exists(endpoint: str) -> bool:
+    names = {bucket["Name"] for bucket in _s3(endpoint).list_buckets().get("Buckets", [])}
+    return STATE_BUCKET in names
+
+
+def request_snapshot(moto: Stack, timeout: float = SNAPSHOT_TIMEOUT) -> dict[str, Any] | None:
+    """Ask the server to save its state now (SIGUSR1); what it saved, or None if it did not."""
+    if moto.pid is None or not is_patched(moto.pid):
+        print("  snapshot   none: the running server is not tools.localstack.moto_server")
+        return None
+    report = snapshot.folder(moto.directory) / snapshot.SAVED
+    asked = time.time()
+    os.kill(moto.pid, signal.SIGUSR1)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            saved: dict[str, Any] = json.loads(report.read_text(encoding="utf-8"))
+            if float(saved.get("saved_at", 0)) >= asked:
+                if "error" in saved:
+                    print(
+                        f"  snapshot   not saved: {saved['error']} (see {moto.directory}/moto.log)"
+                    )
+                    return None
+                return saved
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.1)
+    print(f"  snapshot   not saved within {timeout:.0f} s (see {moto.directory / 'moto.log'})")
+    return None
+
+
+def _print_warm_summary(moto: Stack, roots: Sequence[str], seconds: float, directory: Path) -> None:
+    print(f"\nlocal stack up in {seconds:.1f} s (warm)")
+    print(f"  endpoint   {moto.endpoint}   (export AWS_ENDPOINT_URL={moto.endpoint})")
+    print(f"  state      s3://{STATE_BUCKET}/<root>/terraform.tfstate on the moto server")
+    print(f"\n  {'root':<20}{'resources':>10}")
+    total = 0
+    for root_id in roots:
+        count = _count_resources(moto.endpoint, root_id)
+        total += count
+        print(f"  {root_id:<20}{count:>10}")
+    print(f"  {'total':<20}{total:>10}")
 
 
 def _s3(endpoint: str) -> Any:
@@ -397,7 +430,7 @@ def _await_parameters(endpoint: str, names: Sequence[str], platform: Future[Resu
 
 
 def _print_up_summary(
-    moto: Moto,
+    moto: Stack,
     results: Mapping[str, Result],
     artifacts: Mapping[str, package.Artifact],
     missing: Sequence[str],
@@ -423,11 +456,15 @@ def _print_up_summary(
 
 
 def down() -> int:
+    """Stop the server (its state is not saved) and remove the stack's files."""
     directory = stack_dir()
-    moto = recorded_moto(directory)
+    try:
+        moto = read_stack(directory)
+    except ValueError:
+        moto = None
     if moto is None:
         print(f"no local stack recorded in {directory}")
-    elif stop_moto(moto):
+    elif server.stop(moto, save=False):
         print(f"moto stopped (pid {moto.pid}, port {moto.port})")
     else:
         print(f"moto (pid {moto.pid}) was not running")
@@ -439,45 +476,84 @@ def down() -> int:
     return 0
 
 
+def stop() -> int:
+    """Stop the server; it saves its state first, for the next ``up`` to start warm."""
+    directory = stack_dir()
+    moto = read_stack(directory)
+    if moto is None:
+        print(f"no local stack recorded in {directory}")
+        return 0
+    if not server.stop(moto, save=True):
+        print(f"moto (pid {moto.pid}) was not running")
+        return 0
+    saved = _saved(directory)
+    print(f"moto stopped (pid {moto.pid}, port {moto.port})")
+    if saved and "error" in saved:
+        print(f"state NOT saved: {saved['error']}: the next `make up` applies from nothing")
+    elif saved:
+        print(
+            f"state saved: {saved['bytes'] / 1e6:.1f} MB in {saved['seconds']:.1f} s "
+            f"({snapshot.folder(directory)}); `make up` starts it again warm"
+        )
+    return 0
+
+
+def _saved(directory: Path) -> dict[str, Any] | None:
+    try:
+        report: dict[str, Any] = json.loads(
+            (snapshot.folder(directory) / snapshot.SAVED).read_text(encoding="utf-8")
+        )
+    except (OSError, ValueError):
+        return None
+    return report
+
+
+def status() -> int:
+    """What is recorded, whether it runs, what is saved, whether ``up`` would apply."""
+    directory = stack_dir()
+    moto = read_stack(directory)
+    print(f"folder     {directory}")
+    if moto is None:
+        print("server     none recorded (`make up` starts one)")
+    else:
+        state = "serving" if moto.serving else "not running"
+        print(f"server     {moto.endpoint} (pid {moto.pid}): {state}")
+    saved = _saved(directory)
+    if saved and "error" in saved:
+        print(f"snapshot   none: the last save failed: {saved['error']}")
+    elif saved:
+        at = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(saved["saved_at"])))
+        print(f"snapshot   {saved['bytes'] / 1e6:.1f} MB, saved {at} ({saved['reason']})")
+    else:
+        print("snapshot   none")
+    last = warm.recorded(directory)
+    if last is None:
+        print("last up    none: `make up` applies everything")
+    else:
+        services = [root.id for root in all_roots() if root.service and root.exists()]
+        changes = warm.fingerprint(services, LOCAL_VARIABLES).changes(last)
+        print(
+            "last up    "
+            + (f"changed since: {warm.describe(changes)}" if changes else "nothing changed since")
+        )
+    return 0
+
+
 # --- deploy / plan one service ------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Target:
-    """Where a deploy goes: the local stack, or an AWS environment."""
-
-    environment: str
-    moto: Moto | None = None
-
-    @property
-    def local(self) -> bool:
-        return self.moto is not None
-
-    def describe(self) -> str:
-        if self.moto is not None:
-            return f"the local stack at {self.moto.endpoint}"
-        return f"AWS, environment {self.environment!r} ({backend_file(self.environment)})"
 
 
 def backend_file(environment: str) -> Path:
     return BACKENDS / f"{environment}.s3.tfbackend"
 
 
-def resolve_target(environment: str | None, local: bool) -> Target:
-    directory = stack_dir()
-    moto = recorded_moto(directory)
-    wants_local = local or environment == "local"
-    if wants_local or (environment is None and moto is not None):
-        if moto is None:
-            raise StackError(f"no local stack in {directory}: run `make up` first")
-        if not moto.is_running():
-            raise StackError(
-                f"{directory / 'moto.json'} records a local stack, but moto (pid {moto.pid}, port "
-                f"{moto.port}) is not running: `make down && make up` to recreate it, or pass "
-                "ENV=<environment> to deploy to AWS"
-            )
-        return Target(environment="local", moto=moto)
-    environment = environment or "dev"
+def deploy_target(environment: str | None, local: bool) -> Target:
+    """Where a deploy goes: :func:`resolve_target`, and on AWS a backend file that is filled in."""
+    target = resolve_target(local=local, environment=environment)
+    if target.local:
+        if target.stack is None:
+            raise StackError("a deploy goes to the recorded local stack or to AWS")
+        return target
+    environment = target.environment
     if not backend_file(environment).is_file():
         known = sorted(p.name.split(".")[0] for p in BACKENDS.glob("*.s3.tfbackend"))
         raise StackError(
@@ -496,14 +572,20 @@ def resolve_target(environment: str | None, local: bool) -> Target:
             f"{backend_file(environment)} still holds the placeholder {placeholder[0]}: "
             "put your state bucket's real name there first"
         )
-    return Target(environment=environment)
+    return target
+
+
+def describe_target(target: Target) -> str:
+    if target.local:
+        return f"the local stack at {target.endpoint}"
+    return f"AWS, environment {target.environment!r} ({backend_file(target.environment)})"
 
 
 def _runner_for(root: Root, target: Target) -> tuple[RootRunner, Job]:
-    if target.moto is not None:
-        directory = stack_dir()
-        env = terraform_settings(local_settings(os.environ, target.moto.endpoint))
-        job = _local_job(root, env, target.moto, directory)
+    if target.stack is not None:
+        directory = target.stack.directory
+        env = terraform_settings(local_settings(os.environ, target.stack.endpoint))
+        job = _local_job(root, env, target.stack, directory)
     else:
         if endpoint := os.environ.get("AWS_ENDPOINT_URL"):
             print(f"warning: AWS_ENDPOINT_URL={endpoint} is set in this shell")
@@ -531,8 +613,8 @@ def plan_or_deploy(service: str | None, environment: str | None, local: bool, ap
     root = platform_root() if service == "platform" else service_root(service)
     if not root.exists():
         raise StackError(f"{root.directory} has no Terraform yet")
-    target = resolve_target(environment, local)
-    print(f"{verb} {service} to {target.describe()}")
+    target = deploy_target(environment, local)
+    print(f"{verb} {service} to {describe_target(target)}")
     if root.service:
         artifact = package.build(service)
         print(f"artifact: {artifact.describe()}")
@@ -547,7 +629,15 @@ def plan_or_deploy(service: str | None, environment: str | None, local: bool, ap
     print(f"\n{len(changed)} resource(s) to change in {root.id}:")
     for address, actions in sorted(changed.items()):
         print(f"  {'/'.join(actions):<16} {address}")
+    if apply and root.service:  # the deploy gate (tools/contracts.py, `mediactl can-deploy`)
+        endpoint = target.stack.endpoint if target.stack else None
+        refusals = contracts.gate([root.service], target.environment, endpoint)
+        if refusals:
+            raise StackError("can-deploy refused:\n" + "\n".join(f"  - {r}" for r in refusals))
     if apply and changes:
+        if target.stack is not None:
+            # The stack no longer is what the last `make up` built: the next one applies.
+            warm.forget(target.stack.directory)
         runner.apply(plan_file)
     elif apply:
         print("nothing to apply")
@@ -557,31 +647,90 @@ def plan_or_deploy(service: str | None, environment: str | None, local: bool, ap
 # --- command line ------------------------------------------------------------------------
 
 
+def live_overlays(repo: Path = REPO) -> list[str]:
+    """``--live`` options for every package the zips carry from the source tree (what
+    tools.package puts there): each service's package, ``media_shared``, the schemas in it."""
+    overlays = [
+        f"{repo / 'shared' / 'media_shared'}=media_shared",
+        f"{repo / 'schemas'}=media_shared/schemas",
+    ]
+    for name in package.service_names(repo):
+        source = package.get_service(name, repo).source
+        overlays.append(f"{source}={source.name}")
+    return overlays
+
+
+def runtime(argv: Sequence[str]) -> int:
+    """``make runtime``: ``python -m tools.runtime`` on the running local stack, its files in the
+    stack's folder (logs/, runtime.json, http/), with live code unless ``--no-live``; the rest of
+    ``argv`` goes to the runtime as it is."""
+    directory = stack_dir()
+    target = resolve_target(local=True)
+    assert target.stack is not None
+    from tools.runtime.__main__ import main as runtime_main
+
+    rest = [arg for arg in argv if arg != "--no-live"]
+    live = [] if "--no-live" in argv else [f"--live={overlay}" for overlay in live_overlays()]
+    return runtime_main(
+        [
+            *live,
+            "--endpoint",
+            target.stack.endpoint,
+            "--region",
+            target.stack.region,
+            "--log-dir",
+            str(directory / "logs"),
+            "--state-file",
+            str(directory / "runtime.json"),
+            *rest,
+        ]
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["runtime"]:  # everything after it is the runtime's own options
+        try:
+            return runtime(arguments[1:])
+        except StackError as error:
+            print(f"runtime: {error}", file=sys.stderr)
+            return 1
     parser = argparse.ArgumentParser(
-        prog="python -m tools.stack",
+        prog="python -m tools.localstack",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("up", help="start moto and apply every root to it")
+    up_command = commands.add_parser(
+        "up", help="start moto and apply every root to it (warm: nothing, if nothing changed)"
+    )
+    up_command.add_argument(
+        "--apply", action="store_true", help="apply every root even when nothing changed"
+    )
+    commands.add_parser("stop", help="stop moto, keep its state for the next up")
     commands.add_parser("down", help="stop moto and remove the local state")
+    commands.add_parser("status", help="what is recorded, running and saved")
+    commands.add_parser("runtime", help="python -m tools.runtime on the local stack (make runtime)")
     for verb in ("deploy", "plan"):
         sub = commands.add_parser(verb, help=f"{verb} one service root")
         sub.add_argument("service", nargs="?", help="service name, or platform")
         sub.add_argument("--env", default=None, help="AWS environment (default dev)")
         sub.add_argument("--local", action="store_true", help="the local stack (make up)")
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments)
     # Our lines and terraform's streamed output share the terminal: keep them in order.
     if isinstance(sys.stdout, io.TextIOWrapper):
         sys.stdout.reconfigure(line_buffering=True)
     try:
         if args.command == "up":
-            return up()
+            return up(apply=args.apply)
+        if args.command == "stop":
+            return stop()
         if args.command == "down":
             return down()
+        if args.command == "status":
+            return status()
         return plan_or_deploy(args.service, args.env, args.local, apply=args.command == "deploy")
-    except (StackError, package.PackagingError) as error:
+    except (StackError, package.PackagingError, contracts.ContractError) as error:
         print(f"{args.command}: {error}", file=sys.stderr)
         return 1
 

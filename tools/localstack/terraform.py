@@ -15,7 +15,7 @@ for Terraform 1.x, and how each is handled here (no call needed a subprocess fal
 
 * no per-call environment: it copies ``os.environ`` at call time, so a run swaps ``os.environ``
   for the run's own (:func:`environment`) and parallel runs happen in separate processes
-  (tools.stack), never threads;
+  (tools.localstack.driver), never threads;
 * its default ``variables={}`` becomes ``-var-file=<temp file with {}>`` on every command, which
   ``apply <planfile>`` rejects: every call passes ``var=None`` (variables come as ``TF_VAR_*``);
 * ``apply`` says ``-auto-approve=false`` unless ``skip_plan=True``, and with ``-input=false`` that
@@ -38,20 +38,17 @@ from typing import Any
 
 from python_terraform import IsFlagged, Terraform
 
+from tools.localstack.errors import StackError
+from tools.localstack.record import DUMMY_CREDENTIALS, LOCAL_DIR, STATE_BUCKET
 from tools.package import REPO, service_names
+from tools.runtime.jwt import LOCAL_JWT_AUDIENCE, LOCAL_JWT_ISSUER
 
-LOCAL_DIR = REPO / ".local"
 DEFAULT_MIRROR = Path("/opt/tf-plugins")
 MIRRORED_PROVIDER = "registry.terraform.io/hashicorp/aws"
 LOCAL_REGION = "us-east-1"
 LOCAL_ENVIRONMENT = "local"
-STATE_BUCKET = "media-local-terraform-state"
-DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-# The local stack's identity provider for the browser APIs (ingest's upload API, the indexer's read
-# API): the runtime's HTTP gateway issues and checks its tokens (tools/runtime/http.py). On AWS,
-# the roots' http_api variable names a real one (a Cognito user pool, ...).
-LOCAL_JWT_ISSUER = "https://issuer.local.media-pipeline.invalid"
-LOCAL_JWT_AUDIENCE = "media-local-web"
+# The scope with which the local read API reads every owner's assets (see services/indexer).
+LOCAL_OPERATOR_SCOPE = "media/operator"
 # Variables every local run sets; roots that do not declare one ignore it (TF_VAR_ is lenient).
 LOCAL_VARIABLES = {
     "TF_VAR_environment": LOCAL_ENVIRONMENT,
@@ -60,9 +57,13 @@ LOCAL_VARIABLES = {
     "TF_VAR_enable_schema_registry": "false",
     # The runtime serves the web page on loopback (any port): it may POST to the uploads bucket.
     "TF_VAR_upload_allowed_origins": '["http://localhost:*", "http://127.0.0.1:*"]',
+    # The local stack's identity provider for the browser APIs (ingest's upload API, the indexer's
+    # read API): the runtime's HTTP gateway issues and checks its tokens (tools/runtime/jwt.py).
+    # On AWS, the roots' http_api variable names a real one (a Cognito user pool, ...).
     "TF_VAR_http_api": json.dumps(
         {"jwt_issuer": LOCAL_JWT_ISSUER, "jwt_audience": [LOCAL_JWT_AUDIENCE]}
     ),
+    "TF_VAR_read_api_operator_scope": LOCAL_OPERATOR_SCOPE,
 }
 # Credentials from the caller's shell must not leak into a local run (nor a profile override them).
 _CLEARED_FOR_LOCAL = (
@@ -73,10 +74,6 @@ _CLEARED_FOR_LOCAL = (
     "AWS_ROLE_ARN",
     "AWS_WEB_IDENTITY_TOKEN_FILE",
 )
-
-
-class StackError(Exception):
-    """A stack operation cannot go on; the message says what to do."""
 
 
 @dataclass(frozen=True)
@@ -124,7 +121,8 @@ def write_cli_config(mirror: Path, local_dir: Path = LOCAL_DIR) -> Path:
     path = local_dir / "terraformrc"
     path.parent.mkdir(parents=True, exist_ok=True)
     text = (
-        "# Written by tools/terraform_env.py: hashicorp/aws from the mirror, the rest direct.\n"
+        "# Written by tools/localstack/terraform.py: hashicorp/aws from the mirror, the rest "
+        "direct.\n"
         "provider_installation {\n"
         "  filesystem_mirror {\n"
         f"    path    = {json.dumps(str(mirror))}\n"
@@ -169,7 +167,7 @@ def local_backend_config(endpoint: str, root: Root, directory: Path) -> Path:
     path = directory / f"{root.id}.s3.tfbackend"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
-        "# Written by tools/stack.py for the local stack; regenerated on every run.\n"
+        "# Written by tools/localstack/driver.py for the local stack; regenerated on every run.\n"
         f'bucket                      = "{STATE_BUCKET}"\n'
         f'key                         = "{root.state_key}"\n'
         f'region                      = "{LOCAL_REGION}"\n'

@@ -15,26 +15,24 @@ And browser uploads behave as on S3 (:mod:`tools.runtime.s3_post`): form POSTs c
 their policy, answered with ``x-amz-version-id``, CORS from the bucket's rules only.
 Above all, it serves one request at a time (:mod:`tools.runtime.serial`): plain moto is not
 atomic under concurrent requests, and the local runtime makes many.
+Its state survives a stop (:mod:`tools.localstack.snapshot`): loaded at start, saved on SIGTERM
+and on SIGUSR1 when ``$MEDIA_MOTO_SNAPSHOT_DIR`` names a folder.
 
-    python -m tools.runtime.moto_server -H 127.0.0.1 -p PORT     (same options as moto_server)
+    python -m tools.localstack.moto_server -H 127.0.0.1 -p PORT     (same options as moto_server)
+
+:func:`tools.localstack.server.start` starts it for a stack folder and records it in moto.json.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import socket
-import subprocess
+import signal
 import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
+from tools.localstack import snapshot
 from tools.runtime import s3_post, serial
-
-START_TIMEOUT = 20.0
 
 
 def disable_builtin_sqs_poller() -> None:
@@ -48,77 +46,6 @@ def disable_builtin_sqs_poller() -> None:
         return None
 
     models.Queue.lambda_event_source_mappings = property(mappings, ignore)  # type: ignore[assignment]
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def answers(endpoint: str) -> bool:
-    """Whether an HTTP server answers there (any status: /moto-api/data.json can fail with 500
-    once some resources exist, and it serialises everything, so it is no liveness probe)."""
-    try:
-        with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=5):
-            return True
-    except urllib.error.HTTPError:
-        return True
-    except OSError:
-        return False
-
-
-def start(directory: Path, region: str = "us-east-1") -> dict[str, Any]:
-    """Start this server on a free loopback port for a stack directory; record it in moto.json.
-
-    The record has the fields ``tools.stack`` writes and reads (pid, port, endpoint, region,
-    log), so ``make up`` on that directory reuses this server instead of starting a plain one.
-    """
-    directory.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
-    log_path = directory / "moto.log"
-    repo = Path(__file__).resolve().parents[2]
-    environment = dict(os.environ)
-    environment["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(repo), environment.get("PYTHONPATH", "")) if p
-    )
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tools.runtime.moto_server", "-H", "127.0.0.1", "-p", str(port)],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=repo,
-            env=environment,
-            start_new_session=True,  # outlives its starter, like `make up`'s server
-        )
-    endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + START_TIMEOUT
-    while not answers(endpoint):
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            tail = log_path.read_text(errors="replace")[-2000:]
-            raise RuntimeError(f"the local moto server did not start on port {port}:\n{tail}")
-        time.sleep(0.1)
-    record = {
-        "pid": process.pid,
-        "port": port,
-        "endpoint": endpoint,
-        "region": region,
-        "log": str(log_path),
-        "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "server": "tools.runtime.moto_server",
-    }
-    (directory / "moto.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-    return record
-
-
-def is_patched(pid: int) -> bool:
-    """Whether process ``pid`` is this server (not a plain moto_server)."""
-    try:
-        return b"tools.runtime.moto_server" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
 
 
 def skip_conditions_moto_cannot_evaluate() -> None:
@@ -159,11 +86,42 @@ def skip_conditions_moto_cannot_evaluate() -> None:
     statement.is_action_permitted = is_action_permitted  # type: ignore[method-assign]
 
 
+def keep_state_across_restarts() -> None:
+    """Restore the snapshot of ``$MEDIA_MOTO_SNAPSHOT_DIR`` now; save it on SIGTERM/SIGUSR1."""
+    configured = os.environ.get(snapshot.DIR_VARIABLE)
+    if not configured:
+        return
+    directory = Path(configured)
+    if os.environ.get(snapshot.RESTORE_VARIABLE, "1") == "1":
+        snapshot.restore(directory)
+    import moto.server
+
+    def save(reason: str) -> None:
+        try:
+            with serial.REQUEST_LOCK:  # between two requests: a consistent state
+                snapshot.save(directory, reason)
+        except Exception as error:  # the server goes on serving: only the snapshot is missing
+            snapshot.failed(directory, reason, error)
+
+    def on_signal(number: int, _frame: Any) -> None:
+        if number == signal.SIGUSR1:
+            save("requested")
+            return
+        if number == signal.SIGTERM:
+            save("stopped")
+        sys.exit(0)  # what moto's own handler does: the server shuts down
+
+    # moto's main() installs its handler for SIGINT and SIGTERM by this module-level name.
+    moto.server.signal_handler = on_signal  # type: ignore[assignment]
+    signal.signal(signal.SIGUSR1, on_signal)
+
+
 def main(argv: list[str] | None = None) -> int:
     serial.install()  # one request at a time: conditional writes, queues and fan-out atomic
     disable_builtin_sqs_poller()
     skip_conditions_moto_cannot_evaluate()
     s3_post.install()  # browser uploads: POST policies, x-amz-version-id, the bucket's CORS only
+    keep_state_across_restarts()  # after the patches: restored objects meet the patched classes
     from moto.server import main as moto_main
 
     sys.argv[0] = "moto_server"

@@ -1,0 +1,1 @@
+../../../infra/service-root/service-variables.tf
