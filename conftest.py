@@ -72,6 +72,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(Recorder(), "tiers-recorder")
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group markers it adds
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Run the published-events contract last, after every test that publishes.
 
