@@ -1,5 +1,6 @@
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
+data "aws_region" "current" {}
 
 locals {
   name       = "media-${var.environment}"
@@ -43,6 +44,31 @@ module "buckets" {
 }
 
 ################################################################################
+# The uploads' events, archived: S3 sends them to the account's default bus (where ingest's rule
+# takes them), which the media bus's archive does not see. This archive keeps the uploads bucket's
+# "Object Created" events for the same retention, so `mediactl replay --uploads` can put a window
+# of uploads back on the default bus, to ingest (idempotent per upload version), just as
+# `mediactl replay` does for the media bus. Only this bucket's events: the default bus is the
+# account's, shared with whatever else runs there.
+################################################################################
+
+locals {
+  default_bus_arn = "arn:${data.aws_partition.current.partition}:events:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:event-bus/default"
+}
+
+resource "aws_cloudwatch_event_archive" "uploads" {
+  name             = substr("${local.name}-uploads-archive", 0, 48)
+  description      = "The ${module.buckets.bucket_names["uploads"]} bucket's Object Created events on the default bus, kept for replay."
+  event_source_arn = local.default_bus_arn
+  retention_days   = var.archive_retention_days
+  event_pattern = jsonencode({
+    source        = ["aws.s3"]
+    "detail-type" = ["Object Created"]
+    detail        = { bucket = { name = [module.buckets.bucket_names["uploads"]] } }
+  })
+}
+
+################################################################################
 # Service discovery: what a service root may read, under /media-pipeline/<environment>/platform/
 ################################################################################
 
@@ -51,6 +77,8 @@ locals {
     {
       "event-bus-name" = { value = module.event_bus.event_bus_name, description = "Name of the media event bus." }
       "event-bus-arn"  = { value = module.event_bus.event_bus_arn, description = "ARN of the media event bus." }
+      # For the operator CLI (mediactl replay --uploads); no service reads it.
+      "archives/uploads/name" = { value = aws_cloudwatch_event_archive.uploads.name, description = "Name of the archive of the uploads bucket's events on the default bus." }
     },
     merge([
       for bucket in ["uploads", "originals", "derived"] : {

@@ -13,6 +13,11 @@ output "archive_name" {
   value       = module.event_bus.archive_name
 }
 
+output "uploads_archive_name" {
+  description = "Name of the archive of the uploads bucket's events on the default bus (for replay)."
+  value       = aws_cloudwatch_event_archive.uploads.name
+}
+
 output "schema_registry_name" {
   description = "Name of the schema registry, or null when disabled."
   value       = module.event_bus.schema_registry_name

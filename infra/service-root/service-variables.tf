@@ -74,7 +74,7 @@ variable "log_retention_days" {
 }
 
 variable "enable_idempotency" {
-  description = "Create the Powertools Idempotency table and pass it as IDEMPOTENCY_TABLE."
+  description = "Create the Powertools Idempotency table and pass it as IDEMPOTENCY_TABLE, for a service whose code uses it (local.uses_idempotency in its main.tf; ingest only). false: none, even there."
   type        = bool
   default     = true
 }

@@ -12,6 +12,8 @@
 #                                 below is there to merge in)
 #   rule_bus, rule_detail         the bus its rules are on (null: the media bus) and what is merged
 #                                 into each pattern's detail ({}: nothing)
+#   uses_idempotency              whether its code uses Powertools Idempotency (IDEMPOTENCY_TABLE):
+#                                 the table and its grant exist only then
 ################################################################################
 
 locals {
@@ -98,7 +100,7 @@ module "service" {
   maximum_concurrency      = var.maximum_concurrency
   max_receive_count        = var.max_receive_count
   log_retention_days       = var.log_retention_days
-  create_idempotency_table = var.enable_idempotency
+  create_idempotency_table = local.uses_idempotency && var.enable_idempotency
   alarm_actions            = var.alarm_actions
 }
 

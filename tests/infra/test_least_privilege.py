@@ -30,8 +30,8 @@ from typing import Any
 
 import pytest
 
-from tools import plan_json
-from tools.package import service_names
+from tools import patterns, plan_json
+from tools.package import REPO, service_names
 
 pytestmark = pytest.mark.infra
 
@@ -727,8 +727,12 @@ def test_every_root_is_planned_with_what_the_checks_read(
         by_type.setdefault(resource.type, set()).add(resource.root)
     assert by_type["aws_s3_bucket"] == {"platform"}
     assert len([r for r in resources if r.type == "aws_s3_bucket"]) == 3
-    for kind in ("aws_iam_role", "aws_iam_role_policy", "aws_sqs_queue", "aws_dynamodb_table"):
+    for kind in ("aws_iam_role", "aws_iam_role_policy", "aws_sqs_queue"):
         assert by_type[kind] >= set(SERVICES), kind
+    # tables: the index, and an idempotency table for each service whose code uses one
+    assert by_type["aws_dynamodb_table"] >= {"indexer"} | {
+        service for service in SERVICES if code_uses_idempotency(service)
+    }
     assert len(policies(resources)) >= 3 + 4 * 4  # buckets; per service: trust, role, 2 queues
 
 
@@ -1318,3 +1322,242 @@ def test_a_target_without_a_dlq_or_retries_is_found() -> None:
     dlq = Resource("test", "aws_sqs_queue.dlq", "aws_sqs_queue", {"name": "x-dlq", "policy": "{}"})
     findings = undeliverable_events_dropped([target, dlq])
     assert len(findings) == 3, findings
+
+
+# --- no service can publish as another -----------------------------------------------------------
+
+
+def _service_of_role(role: str, services: Iterable[str]) -> str | None:
+    """The service a role belongs to: ``media-<env>-<service>`` or ``media-<env>-<service>-...``."""
+    name = role.removeprefix(f"media-{ENVIRONMENT}-")
+    owners = [s for s in services if name == s or name.startswith(f"{s}-")]
+    return max(owners, key=len) if owners else None
+
+
+def forgeable_sources(resources: Iterable[Resource], services: Iterable[str]) -> list[str]:
+    """Roles allowed events:PutEvents with any ``source`` but their service's own ``media.<s>``.
+
+    EventBridge checks ``events:source`` for each entry of a PutEvents call: a statement pinned
+    with StringEquals to the one source can publish nothing under another service's name (e.g. a
+    forged ``media.ingest`` AssetIngested). Any other statement granting the action is a finding.
+    """
+    services = list(services)
+    findings = []
+    for role, documents in role_policies(resources).items():
+        service = _service_of_role(role, services)
+        for policy in documents:
+            for statement in policy.statements:
+                if not statement.grants("events:PutEvents"):
+                    continue
+                pinned = statement.conditions.get("StringEquals", {})
+                sources = [
+                    value
+                    for key, value in pinned.items()
+                    if key.lower() == "events:source"
+                    for value in _listed(value)
+                ]
+                expected = [f"media.{service}"] if service else []
+                if not expected or sources != expected:
+                    findings.append(
+                        f"{role} ({policy.where}): PutEvents with events:source {sources or 'any'}"
+                        f", not {expected or 'a service of its own'}"
+                    )
+    return findings
+
+
+def test_each_service_role_publishes_only_under_its_own_source(
+    resources: list[Resource],
+) -> None:
+    # given the roles that may publish (every service's, so the check is not vacuous)
+    publishers = {
+        role
+        for role, documents in role_policies(resources).items()
+        for policy in documents
+        for statement in policy.statements
+        if statement.grants("events:PutEvents")
+    }
+    assert {f"media-{ENVIRONMENT}-{service}" for service in SERVICES} <= publishers
+    # then each may put events with its own source only (no forged media.ingest)
+    findings = forgeable_sources(resources, SERVICES)
+    assert findings == [], report(findings)
+
+
+def test_a_role_that_can_publish_under_another_source_is_found() -> None:
+    bus = "arn:aws:events:us-east-1:1:event-bus/media-local"
+    own = {"StringEquals": {"events:source": "media.thumbnailer"}}
+    fine = role("media-local-thumbnailer", allow("events:PutEvents", bus, Condition=own))
+    assert forgeable_sources(fine, SERVICES) == []
+    for condition in (
+        None,
+        {"StringEquals": {"events:source": "media.ingest"}},
+        {"StringEquals": {"events:source": ["media.thumbnailer", "media.ingest"]}},
+        {"StringLike": {"events:source": "media.*"}},
+        {"StringEquals": {"events:detail-type": "ThumbnailsGenerated"}},
+    ):
+        extra = {"Condition": condition} if condition else {}
+        bad = role("media-local-thumbnailer", allow("events:PutEvents", bus, **extra))
+        assert len(forgeable_sources(bad, SERVICES)) == 1, condition
+    # a role of no service may not publish at all, and a wildcard action counts as PutEvents
+    stranger = role("media-local-stranger", allow("events:Put*", bus, Condition=own))
+    assert len(forgeable_sources(stranger, SERVICES)) == 1
+
+
+# --- an idempotency table only where the code uses one -------------------------------------------
+
+_IDEMPOTENCY_USE = re.compile(
+    r"aws_lambda_powertools\.utilities\.idempotency|\bIDEMPOTENCY_TABLE\b"
+)
+
+
+def code_uses_idempotency(service: str) -> bool:
+    """Whether the service's own package (not its tests) uses Powertools Idempotency."""
+    package = REPO / "services" / service / service.replace("-", "_")
+    assert package.is_dir(), package
+    return any(
+        _IDEMPOTENCY_USE.search(path.read_text(encoding="utf-8")) for path in package.rglob("*.py")
+    )
+
+
+def idempotency_in_plan(root: str, resources: Iterable[Resource]) -> dict[str, bool]:
+    """What the root's plan gives its function for idempotency: the table and a grant on it.
+
+    (The module passes IDEMPOTENCY_TABLE exactly when it creates the table; the function's
+    environment holds the DLQ's URL too, so the plan knows it only after apply.)
+    """
+    table = f"media-{ENVIRONMENT}-{root}-idempotency"
+    mine = [r for r in resources if r.root == root]
+    return {
+        "table": any(
+            r.type == "aws_dynamodb_table" and r.values.get("name") == table for r in mine
+        ),
+        "grant": any(
+            statement.allow and any(res.endswith(f":table/{table}") for res in statement.resources)
+            for documents in role_policies(mine).values()
+            for policy in documents
+            for statement in policy.statements
+        ),
+    }
+
+
+def test_a_service_has_an_idempotency_table_and_grant_only_if_its_code_uses_one(
+    resources: list[Resource],
+) -> None:
+    uses = {service: code_uses_idempotency(service) for service in SERVICES}
+    # given services that use it and services that do not (so both halves are checked)
+    assert any(uses.values()), uses
+    assert not all(uses.values()), uses
+    for service in SERVICES:
+        planned = idempotency_in_plan(service, resources)
+        # then its table and the grant on it are planned exactly when the code uses them
+        assert planned == dict.fromkeys(planned, uses[service]), (service, uses[service], planned)
+
+
+# --- every event a service consumes is archived, for replay ---------------------------------------
+
+
+@dataclass(frozen=True)
+class Archive:
+    where: str
+    bus: str  # the name of the bus it archives ("default" for the account's default bus)
+    pattern: Mapping[str, Any] | None  # None: every event of the bus
+
+
+def _bus_name(arn: str) -> str:
+    return arn.rsplit(":event-bus/", 1)[-1]
+
+
+def archives(plans: Mapping[str, Mapping[str, Any]]) -> list[Archive]:
+    """Every archive the plans create, with the bus it archives (read through the configuration
+    when the bus is created in the same plan and its ARN is known only after apply)."""
+    found = []
+    for root, plan in plans.items():
+        resources = {r.address: r for r in planned_resources(root, plan)}
+        for resource in resources.values():
+            if resource.type != "aws_cloudwatch_event_archive":
+                continue
+            if resource.is_unknown("event_source_arn"):
+                module, _, local = resource.address.rpartition("aws_cloudwatch_event_archive.")
+                configuration = plan["configuration"]["root_module"]
+                for call in [part for part in module.split(".") if part and part != "module"]:
+                    configuration = configuration["module_calls"][call]["module"]
+                (declared,) = [
+                    r
+                    for r in configuration["resources"]
+                    if r["address"] == f"aws_cloudwatch_event_archive.{local}"
+                ]
+                references = declared["expressions"]["event_source_arn"]["references"]
+                bus = resources[f"{module}{references[-1]}"].values["name"]
+            else:
+                bus = _bus_name(str(resource.values["event_source_arn"]))
+            pattern = resource.values.get("event_pattern")
+            found.append(
+                Archive(resource.where, str(bus), json.loads(pattern) if pattern else None)
+            )
+    return found
+
+
+def example_event(pattern: Mapping[str, Any]) -> dict[str, Any]:
+    """An event the pattern matches: the first value each field allows (exact or a prefix)."""
+    event: dict[str, Any] = {}
+    for key, value in pattern.items():
+        if isinstance(value, Mapping):
+            event[key] = example_event(value)
+            continue
+        first = value[0]
+        if isinstance(first, Mapping) and "prefix" in first:
+            event[key] = f"{first['prefix']}0"
+        elif isinstance(first, str | int | float):
+            event[key] = first
+        else:
+            raise ValueError(f"no example for {key}: {first!r}")
+    return event
+
+
+def unarchived_rules(resources: Iterable[Resource], found: Iterable[Archive]) -> list[str]:
+    """Service rules an event can match without any archive keeping it (no replay possible)."""
+    found = list(found)
+    findings = []
+    for rule in (r for r in resources if r.type == "aws_cloudwatch_event_rule"):
+        if not rule.values.get("event_pattern"):
+            continue  # a schedule: nothing arrives that could be replayed
+        pattern = json.loads(str(rule.values["event_pattern"]))
+        event = example_event(pattern)
+        assert patterns.matches(pattern, event), (rule.where, event)
+        bus = _bus_name(str(rule.values.get("event_bus_name") or "default"))
+        if not any(
+            archive.bus == bus
+            and (archive.pattern is None or patterns.matches(archive.pattern, event))
+            for archive in found
+        ):
+            findings.append(f"{rule.where}: no archive of the {bus} bus keeps {event}")
+    return findings
+
+
+def test_every_event_a_service_rule_matches_is_archived(
+    plans: dict[str, dict[str, Any]], resources: list[Resource]
+) -> None:
+    found = archives(plans)
+    # given the archives planned: the media bus's at least
+    assert any(archive.bus == f"media-{ENVIRONMENT}" for archive in found), found
+    # then what each service rule consumes (S3's uploads on the default bus too) can be replayed
+    findings = unarchived_rules(resources, found)
+    assert findings == [], report(findings)
+
+
+def test_a_rule_whose_events_no_archive_keeps_is_found() -> None:
+    s3 = {
+        "source": ["aws.s3"],
+        "detail-type": ["Object Created"],
+        "detail": {"bucket": {"name": ["u"]}},
+    }
+    rule = Resource(
+        "test",
+        "aws_cloudwatch_event_rule.this",
+        "aws_cloudwatch_event_rule",
+        {"event_bus_name": "default", "event_pattern": json.dumps(s3)},
+    )
+    media = Archive("test: media", "media-test", None)
+    assert len(unarchived_rules([rule], [media])) == 1
+    other_bucket = Archive("test: other", "default", {**s3, "detail": {"bucket": {"name": ["x"]}}})
+    assert len(unarchived_rules([rule], [media, other_bucket])) == 1
+    assert unarchived_rules([rule], [media, Archive("test: uploads", "default", s3)]) == []

@@ -146,6 +146,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--to", dest="end", default="now", help="ISO 8601 time or a time ago (now)")
     p.add_argument("--archive", help="archive name (default: the bus's only archive)")
+    p.add_argument(
+        "--uploads",
+        action="store_true",
+        help="replay the uploads bucket's S3 events (their archive on the default bus) to ingest",
+    )
     p.add_argument("--wait", type=_seconds, default=30.0, help="seconds to wait for completion")
 
     p = commands.add_parser(
@@ -255,6 +260,7 @@ def run(args: argparse.Namespace) -> int:
             replay.parse_time(args.start),
             replay.parse_time(args.end),
             archive=args.archive,
+            uploads=args.uploads,
             wait=args.wait,
         )
         _print(

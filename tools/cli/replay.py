@@ -1,4 +1,9 @@
-"""Replay a time window of the bus archive onto the bus (where the backend supports it)."""
+"""Replay a time window of an archive onto the bus it archives (where the backend supports it).
+
+The media bus's archive (the default) holds every event the services publish; the uploads
+archive (``uploads=True``, ``mediactl replay --uploads``) holds the uploads bucket's S3 events,
+which S3 sends to the account's default bus: replayed there, they reach ingest again.
+"""
 
 from __future__ import annotations
 
@@ -75,30 +80,43 @@ def archive_for(target: Target, name: str | None = None) -> str:
     return names[0]
 
 
+UPLOADS_ARCHIVE_PARAMETER = "platform/archives/uploads/name"
+
+
 def replay(
     target: Target,
     start: datetime,
     end: datetime,
     *,
     archive: str | None = None,
+    uploads: bool = False,
     wait: float = 0.0,
 ) -> ReplayResult:
-    """Start replaying ``[start, end)`` of the archive onto the bus; wait up to ``wait`` seconds."""
+    """Start replaying ``[start, end)`` of the archive onto the bus; wait up to ``wait`` seconds.
+
+    ``uploads``: the uploads archive (the platform's ``archives/uploads/name``), onto the
+    default bus, instead of the media bus's archive.
+    """
     if start >= end:
         raise CliError(f"--from {start.isoformat()} is not before --to {end.isoformat()}")
+    if uploads and archive is not None:
+        raise CliError("--uploads names its archive: give --archive or --uploads, not both")
     if end > datetime.now(UTC):
         end = datetime.now(UTC)
-    chosen = archive_for(target, archive)
+    chosen = (
+        target.parameter(UPLOADS_ARCHIVE_PARAMETER) if uploads else archive_for(target, archive)
+    )
     events = target.events
     try:
-        archive_arn = events.describe_archive(ArchiveName=chosen)["ArchiveArn"]
+        described = events.describe_archive(ArchiveName=chosen)
         name = f"mediactl-{datetime.now(UTC):%Y%m%dT%H%M%S}"
         events.start_replay(
             ReplayName=name,
-            EventSourceArn=archive_arn,
+            EventSourceArn=described["ArchiveArn"],
             EventStartTime=start,
             EventEndTime=end,
-            Destination={"Arn": target.bus_arn},
+            # A replay goes back to the bus the archive keeps (EventBridge allows no other).
+            Destination={"Arn": described.get("EventSourceArn") or target.bus_arn},
         )
         state, reason = "STARTING", None
         deadline = time.monotonic() + wait

@@ -328,6 +328,9 @@ locals {
   rule_bus            = null
   rule_detail         = {}
 
+  # true once its code uses Powertools Idempotency (IDEMPOTENCY_TABLE): only then a table and grant.
+  uses_idempotency = false
+
   environment_variables = {}
 
   # Its role's own statements, by Sid (the service module adds its queue, logs, PutEvents, ...);

@@ -49,10 +49,18 @@ data "aws_iam_policy_document" "this" {
     resources = [local.dlq_arn]
   }
 
+  # Under its own source only (media.<service>): EventBridge checks events:source for every entry,
+  # so no service can publish as another (a forged media.ingest AssetIngested, say).
   statement {
-    sid       = "PublishToTheBus"
+    sid       = "PublishToTheBusAsItself"
     actions   = ["events:PutEvents"]
     resources = [var.event_bus_arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "events:source"
+      values   = ["media.${var.service_name}"]
+    }
   }
 
   statement {

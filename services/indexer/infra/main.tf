@@ -8,6 +8,9 @@ locals {
   rule_bus            = null
   rule_detail         = {}
 
+  # Idempotent by its conditional merges (indexer/logic.py): no idempotency table.
+  uses_idempotency = false
+
   # Built from the name rather than read from the table: known at plan time, so the role policies
   # that name the table are whole in the plan of a first deploy.
   index_table_name = "media-${var.environment}-asset-index"

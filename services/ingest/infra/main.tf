@@ -18,6 +18,9 @@ locals {
   rule_bus    = "default"
   rule_detail = { bucket = { name = [local.platform["buckets/uploads/name"]] } }
 
+  # Powertools Idempotency on each upload (ingest/logic.py): IDEMPOTENCY_TABLE.
+  uses_idempotency = true
+
   environment_variables = {
     UPLOADS_BUCKET   = local.platform["buckets/uploads/name"]
     ORIGINALS_BUCKET = local.platform["buckets/originals/name"]

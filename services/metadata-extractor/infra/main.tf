@@ -8,6 +8,9 @@ locals {
   rule_bus            = null
   rule_detail         = {}
 
+  # Idempotent by construction (a function of the bytes): no idempotency table.
+  uses_idempotency = false
+
   environment_variables = {
     ORIGINALS_BUCKET = local.platform["buckets/originals/name"]
     INCLUDE_GPS      = var.include_gps ? "true" : "false"

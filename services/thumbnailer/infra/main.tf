@@ -13,6 +13,9 @@ locals {
   rule_bus    = null
   rule_detail = {}
 
+  # Idempotent by construction (same keys, same renditions): no idempotency table.
+  uses_idempotency = false
+
   environment_variables = {
     ORIGINALS_BUCKET = local.platform["buckets/originals/name"]
     DERIVED_BUCKET   = local.platform["buckets/derived/name"]
