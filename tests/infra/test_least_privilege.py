@@ -1561,3 +1561,121 @@ def test_a_rule_whose_events_no_archive_keeps_is_found() -> None:
     other_bucket = Archive("test: other", "default", {**s3, "detail": {"bucket": {"name": ["x"]}}})
     assert len(unarchived_rules([rule], [media, other_bucket])) == 1
     assert unarchived_rules([rule], [media, Archive("test: uploads", "default", s3)]) == []
+
+
+# --- the scheduled reconciliation ----------------------------------------------------------------
+
+RECONCILER = f"media-{ENVIRONMENT}-indexer-reconciler"
+# What indexer.reconciliation reads (Stores' docstring), and a reconciler may do nothing else.
+RECONCILER_READS = {
+    "dynamodb:Query",
+    "s3:ListBucketVersions",
+    "s3:ListBucket",
+    "s3:GetObject",
+    "logs:CreateLogStream",
+    "logs:PutLogEvents",
+    *RESOURCELESS_ACTIONS,
+}
+
+
+def reconciler_wiring(resources: Iterable[Resource], function_name: str) -> list[str]:
+    """What is missing for ``function_name`` to run on a schedule and be heard when it finds
+    uploads stuck: the schedule and its target, the handler's module, the alarm on the metric the
+    handler publishes (namespace, name and the dimensions it sets), and a read-only role."""
+    resources = list(resources)
+    findings = []
+    functions = [
+        r
+        for r in resources
+        if r.type == "aws_lambda_function" and r.values.get("function_name") == function_name
+    ]
+    if not functions:
+        return [f"{function_name}: no such function planned"]
+    (function,) = functions
+    handler = str(function.values.get("handler"))
+    module, _, name = handler.rpartition(".")
+    path = REPO / "services" / "indexer" / Path(*module.split(".")).with_suffix(".py")
+    if not path.is_file() or f"def {name}(" not in path.read_text(encoding="utf-8"):
+        findings.append(f"{function.where}: handler {handler} is not a function of the package")
+    variables = ((function.values.get("environment") or [{}])[0] or {}).get("variables") or {}
+    rules = {
+        str(r.values["name"]): r
+        for r in resources
+        if r.type == "aws_cloudwatch_event_rule" and r.values.get("schedule_expression")
+    }
+    targets = [
+        t
+        for t in resources
+        if t.type == "aws_cloudwatch_event_target"
+        and t.values.get("rule") in rules
+        # (its arn is the function's, known only after apply; its id names the function)
+        and str(t.values.get("target_id", "")).startswith(function_name)
+    ]
+    if not targets:
+        findings.append(f"{function_name}: no schedule rule targets it")
+    permissions = [
+        r
+        for r in resources
+        if r.type == "aws_lambda_permission"
+        and r.values.get("principal") == "events.amazonaws.com"
+        and r.values.get("function_name") == function_name
+    ]
+    if not permissions:
+        findings.append(f"{function_name}: EventBridge may not invoke it")
+    dimensions = {
+        "service": variables.get("POWERTOOLS_SERVICE_NAME"),
+        "environment": variables.get("METRIC_ENVIRONMENT"),
+    }
+    alarms = [
+        r
+        for r in resources
+        if r.type == "aws_cloudwatch_metric_alarm"
+        and r.values.get("namespace") == variables.get("POWERTOOLS_METRICS_NAMESPACE")
+        and r.values.get("metric_name") == "UploadsStuck"
+        and r.values.get("dimensions") == dimensions
+    ]
+    if not alarms:
+        findings.append(f"{function_name}: no alarm on UploadsStuck with dimensions {dimensions}")
+    for alarm in alarms:
+        if alarm.values.get("treat_missing_data") != "breaching":
+            findings.append(f"{alarm.where}: a reconciler that stops reporting must alarm")
+    for policy in role_policies(resources).get(function_name, []):
+        for statement in policy.statements:
+            if not statement.allow:
+                continue
+            extra = sorted(set(statement.actions) - RECONCILER_READS)
+            if extra or statement.not_actions:
+                findings.append(f"{policy.where}: {extra or 'NotAction'} beyond its reads")
+            if "dynamodb:Query" in statement.actions and any(
+                not r.endswith("/index/by_status") for r in statement.resources
+            ):
+                findings.append(f"{policy.where}: queries more than the by_status index")
+    return findings
+
+
+def test_the_reconciliation_runs_on_a_schedule_reading_only_and_alarms_on_stuck_uploads(
+    resources: list[Resource],
+) -> None:
+    assert reconciler_wiring(resources, RECONCILER) == []
+
+
+def test_a_reconciler_without_schedule_alarm_or_with_writes_is_found(
+    resources: list[Resource],
+) -> None:
+    wired = [r for r in resources if r.root == "indexer"]
+    assert reconciler_wiring(wired, RECONCILER) == []
+    for gone, says in [
+        ("aws_cloudwatch_event_target", "no schedule rule"),
+        ("aws_lambda_permission", "may not invoke"),
+        ("aws_cloudwatch_metric_alarm", "no alarm on UploadsStuck"),
+    ]:
+        findings = reconciler_wiring([r for r in wired if r.type != gone], RECONCILER)
+        assert any(says in finding for finding in findings), (gone, findings)
+    (planned,) = [
+        r for r in wired if r.type == "aws_iam_role_policy" and r.values.get("role") == RECONCILER
+    ]
+    widened = json.loads(planned.values["policy"])
+    widened["Statement"].append(allow("s3:PutObject", "arn:aws:s3:::b/*"))
+    bad = replace(planned, values={**planned.values, "policy": json.dumps(widened)})
+    findings = reconciler_wiring([*(r for r in wired if r is not planned), bad], RECONCILER)
+    assert any("s3:PutObject" in finding for finding in findings), findings

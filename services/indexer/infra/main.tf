@@ -4,9 +4,15 @@ locals {
   handler  = "indexer.handler.lambda_handler"
   defaults = { memory_size = 256, timeout = 30, batch_size = 10 }
 
-  platform_parameters = []
-  rule_bus            = null
-  rule_detail         = {}
+  # The buckets are the scheduled reconciler's (reconciler.tf); the indexer itself reads no bucket.
+  platform_parameters = [
+    "buckets/uploads/name",
+    "buckets/uploads/arn",
+    "buckets/originals/name",
+    "buckets/originals/arn",
+  ]
+  rule_bus    = null
+  rule_detail = {}
 
   # Idempotent by its conditional merges (indexer/logic.py): no idempotency table.
   uses_idempotency = false
