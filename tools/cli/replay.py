@@ -108,15 +108,15 @@ def replay(
     )
     events = target.events
     try:
-        described = events.describe_archive(ArchiveName=chosen)
+        archived = events.describe_archive(ArchiveName=chosen)
         name = f"mediactl-{datetime.now(UTC):%Y%m%dT%H%M%S}"
         events.start_replay(
             ReplayName=name,
-            EventSourceArn=described["ArchiveArn"],
+            EventSourceArn=archived["ArchiveArn"],
             EventStartTime=start,
             EventEndTime=end,
             # A replay goes back to the bus the archive keeps (EventBridge allows no other).
-            Destination={"Arn": described.get("EventSourceArn") or target.bus_arn},
+            Destination={"Arn": archived.get("EventSourceArn") or target.bus_arn},
         )
         state, reason = "STARTING", None
         deadline = time.monotonic() + wait
