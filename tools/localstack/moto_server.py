@@ -13,6 +13,7 @@ evaluate (:func:`skip_conditions_moto_cannot_evaluate`), which moto would otherw
 request: the policies Terraform writes are deployed as written, and only AWS enforces those.
 And browser uploads behave as on S3 (:mod:`tools.runtime.s3_post`): form POSTs checked against
 their policy, answered with ``x-amz-version-id``, CORS from the bucket's rules only.
+S3's events reach every EventBridge rule, archives' included (:func:`archive_s3_events`).
 Above all, it serves one request at a time (:mod:`tools.runtime.serial`): plain moto is not
 atomic under concurrent requests, and the local runtime makes many.
 Its state survives a stop (:mod:`tools.localstack.snapshot`): loaded at start, saved on SIGTERM
@@ -86,6 +87,35 @@ def skip_conditions_moto_cannot_evaluate() -> None:
     statement.is_action_permitted = is_action_permitted  # type: ignore[method-assign]
 
 
+def archive_s3_events() -> None:
+    """An archive with an event pattern keeps S3's events, and no longer stops their delivery.
+
+    moto hands an S3 notification to each rule untransformed; an archive's rule (moto makes one
+    per archive, ``Events-Archive-<name>``) learns which archive it feeds only from its target's
+    input transformer, so on an S3 event it raised KeyError, and moto's delivery loop, which
+    swallows any error, gave up: every rule after it (ingest's rule on the default bus, behind the
+    platform's uploads archive) never saw the upload. On AWS an archive keeps what its pattern
+    matches and every rule gets the event. Here an archive's rule takes the transformed path,
+    with the ingestion time moto's PutEvents would have stamped.
+    """
+    from moto.events import models
+
+    original = models.Rule.send_to_targets
+    if getattr(original, "_media_pipeline_patch", False):
+        return
+
+    def send_to_targets(self: Any, event: Any, transform_input: bool = True) -> None:
+        if transform_input or not str(getattr(self, "name", "")).startswith("Events-Archive-"):
+            return original(self, event, transform_input=transform_input)
+        # What moto's PutEvents adds before its rules see an event (the transformer reads it);
+        # the other rules get the event as S3 sent it.
+        stamped: Any = {**event, "ingestion-time": event.get("ingestion-time", event.get("time"))}
+        return original(self, stamped, transform_input=True)
+
+    send_to_targets._media_pipeline_patch = True  # type: ignore[attr-defined]
+    models.Rule.send_to_targets = send_to_targets  # type: ignore[assignment,method-assign]
+
+
 def keep_state_across_restarts() -> None:
     """Restore the snapshot of ``$MEDIA_MOTO_SNAPSHOT_DIR`` now; save it on SIGTERM/SIGUSR1."""
     configured = os.environ.get(snapshot.DIR_VARIABLE)
@@ -120,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     serial.install()  # one request at a time: conditional writes, queues and fan-out atomic
     disable_builtin_sqs_poller()
     skip_conditions_moto_cannot_evaluate()
+    archive_s3_events()
     s3_post.install()  # browser uploads: POST policies, x-amz-version-id, the bucket's CORS only
     keep_state_across_restarts()  # after the patches: restored objects meet the patched classes
     from moto.server import main as moto_main
