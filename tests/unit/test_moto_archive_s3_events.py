@@ -41,6 +41,12 @@ def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         events.create_archive(
             ArchiveName="uploads", EventSourceArn=default, EventPattern=json.dumps(PATTERN)
         )
+        # a schedule with a Lambda target, created before ingest's rule (the indexer's reconciler)
+        events.put_rule(Name="a-schedule", ScheduleExpression="rate(30 minutes)")
+        events.put_targets(
+            Rule="a-schedule",
+            Targets=[{"Id": "f", "Arn": f"arn:aws:lambda:{REGION}:123456789012:function:f"}],
+        )
         queue = sqs.create_queue(QueueName="ingest")["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])
         events.put_rule(Name="ingest", EventPattern=json.dumps(PATTERN))
@@ -58,3 +64,14 @@ def test_an_upload_reaches_the_rule_behind_an_archive_and_is_archived(
     (delivered,) = [json.loads(m["Body"]) for m in drain(account["sqs"], account["queue"])]
     assert delivered["detail"]["object"]["key"] == "incoming/a.jpg"
     assert account["events"].describe_archive(ArchiveName="uploads")["EventCount"] == 1
+
+
+def test_an_event_put_on_the_default_bus_skips_the_schedule_and_reaches_its_rule(
+    account: dict[str, Any],
+) -> None:
+    archive_s3_events()
+    detail = {"bucket": {"name": BUCKET}, "object": {"key": "incoming/b.jpg"}}
+    entry = {"Source": "aws.s3", "DetailType": "Object Created", "Detail": json.dumps(detail)}
+    assert account["events"].put_events(Entries=[entry])["FailedEntryCount"] == 0
+    (delivered,) = [json.loads(m["Body"]) for m in drain(account["sqs"], account["queue"])]
+    assert delivered["detail"]["object"]["key"] == "incoming/b.jpg"
