@@ -53,7 +53,7 @@ prerequisites: $(BIN)/.installed
 	    echo "setup: installing libimage-exiftool-perl (Debian) for the exiftool-reference tests"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libimage-exiftool-perl >/dev/null; \
 	  else echo "setup: exiftool missing (apt-get install libimage-exiftool-perl): its reference tests will skip"; fi; }
-	@$(BIN)/python -c 'from tools.runtime.interpreter import find_python; find_python("$(LAMBDA_RUNTIME)")' 2>/dev/null \
+	@$(BIN)/python -c 'from tools.runtime.awslambda import find_python; find_python("$(LAMBDA_RUNTIME)")' 2>/dev/null \
 	  || { echo "setup: no $(LAMBDA_RUNTIME) for the local runtime: pyenv install 3.12, or apt-get install $(LAMBDA_RUNTIME) $(LAMBDA_RUNTIME)-venv, or set LAMBDA_PYTHON=/path/to/$(LAMBDA_RUNTIME)"; exit 1; }
 	@command -v terraform >/dev/null || { echo "setup: terraform is not on the PATH: install terraform >= $(TERRAFORM_MIN) (https://developer.hashicorp.com/terraform/install)"; exit 1; }
 	@$(BIN)/python -c 'import json, subprocess, sys; v = json.loads(subprocess.run(["terraform", "version", "-json"], capture_output=True, text=True, check=True).stdout)["terraform_version"]; ok = tuple(int(p) for p in v.split("-")[0].split(".")[:2]) >= tuple(int(p) for p in "$(TERRAFORM_MIN)".split(".")); sys.exit(0 if ok else f"setup: terraform {v} is too old: install terraform >= $(TERRAFORM_MIN) (https://developer.hashicorp.com/terraform/install)")'

@@ -164,8 +164,7 @@ def first_event(account: Account, service: str, run: int) -> dict[str, Any]:
 
 
 def function_env(account: Account, service: str, task_root: Path) -> dict[str, str]:
-    from tools.runtime.discovery import Function
-    from tools.runtime.invoker import lambda_environment
+    from tools.runtime.awslambda import Function, lambda_environment
 
     name = f"media-bench-{service}"
     own = {
@@ -331,7 +330,7 @@ def obstacle(python: Path, event: dict[str, Any], spec: dict[str, Any], env: dic
 
 
 def _lambda_python() -> Path | None:
-    from tools.runtime.interpreter import InterpreterError, lambda_venv
+    from tools.runtime.awslambda import InterpreterError, lambda_venv
 
     try:
         return lambda_venv("python3.12")

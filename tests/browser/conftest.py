@@ -18,8 +18,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.support.stack import Pipeline
-from tools.runtime.http import HttpGateway
-from tools.runtime.jwt import LocalIssuer
+from tools.runtime.apigateway import HttpGateway, LocalIssuer
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("MEDIA_TEST_CHROMIUM", "/usr/bin/chromium"))

@@ -667,7 +667,7 @@ def runtime(argv: Sequence[str]) -> int:
     directory = stack_dir()
     target = resolve_target(local=True)
     assert target.stack is not None
-    from tools.runtime.__main__ import main as runtime_main
+    from tools.runtime import main as runtime_main
 
     rest = [arg for arg in argv if arg != "--no-live"]
     live = [] if "--no-live" in argv else [f"--live={overlay}" for overlay in live_overlays()]

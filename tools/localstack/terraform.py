@@ -41,7 +41,7 @@ from python_terraform import IsFlagged, Terraform
 from tools.localstack.errors import StackError
 from tools.localstack.record import DUMMY_CREDENTIALS, LOCAL_DIR, STATE_BUCKET
 from tools.package import REPO, service_names
-from tools.runtime.jwt import LOCAL_JWT_AUDIENCE, LOCAL_JWT_ISSUER
+from tools.runtime.apigateway import LOCAL_JWT_AUDIENCE, LOCAL_JWT_ISSUER
 
 DEFAULT_MIRROR = Path("/opt/tf-plugins")
 MIRRORED_PROVIDER = "registry.terraform.io/hashicorp/aws"
