@@ -30,8 +30,8 @@ $(CHECKOV_VENV)/.installed: requirements/checkov.txt
 
 # What the README lists besides the virtualenv: Debian's chromium for the browser tests (installed
 # when missing and this is root with apt-get, as `make bench` does for libvips), a python3.12 for the
-# local runtime (found as tools/runtime/interpreter.py finds it: LAMBDA_PYTHON, PATH, pyenv), and
-# terraform >= TERRAFORM_MIN. Each check is quick when all is present; a missing piece stops with one
+# local runtime (found as tools/runtime/awslambda/interpreter.py finds it: LAMBDA_PYTHON, PATH,
+# pyenv), and terraform >= TERRAFORM_MIN. Each check is quick when all is present; a missing piece stops with one
 # line saying how to get it.
 CHROMIUM ?= /usr/bin/chromium
 TERRAFORM_MIN := 1.6

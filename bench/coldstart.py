@@ -3,7 +3,7 @@
 What runs is what Lambda runs: the service's zip, built by ``tools.package`` (into
 ``build/bench/lambda``, the same deterministic build as ``make package``), extracted, on the Lambda
 runtime's interpreter (python3.12 in the local runtime's ``.local/lambda-venv``: boto3 only), with
-the function's Lambda environment (``tools.runtime.invoker.lambda_environment``: the variables the
+the function's Lambda environment (``tools.runtime.awslambda.lambda_environment``: the variables the
 service's Terraform sets, and Lambda's own). Tracing is Active as deployed, so Powertools' Tracer
 loads the X-Ray SDK.
 

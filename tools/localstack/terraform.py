@@ -58,7 +58,7 @@ LOCAL_VARIABLES = {
     # The runtime serves the web page on loopback (any port): it may POST to the uploads bucket.
     "TF_VAR_upload_allowed_origins": '["http://localhost:*", "http://127.0.0.1:*"]',
     # The local stack's identity provider for the browser APIs (ingest's upload API, the indexer's
-    # read API): the runtime's HTTP gateway issues and checks its tokens (tools/runtime/jwt.py).
+    # read API): the runtime's HTTP gateway issues and checks its tokens (tools.runtime.apigateway).
     # On AWS, the roots' http_api variable names a real one (a Cognito user pool, ...).
     "TF_VAR_http_api": json.dumps(
         {"jwt_issuer": LOCAL_JWT_ISSUER, "jwt_audience": [LOCAL_JWT_AUDIENCE]}

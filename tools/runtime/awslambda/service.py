@@ -77,12 +77,12 @@ class RuntimeOptions:
     functions: tuple[str, ...] = ()
     echo_function_logs: bool = False
     # The AWS endpoint a function's workers call, by function name (default: ``endpoint``),
-    # e.g. a fault-injecting proxy (tools/runtime/faults.py).
+    # e.g. a fault-injecting proxy (tools.runtime.faults.FaultProxy).
     function_endpoint: Callable[[str], str] | None = None
     # Test acceleration, off by default: failed messages become visible again after this many
     # seconds instead of the queue's visibility timeout (Lambda leaves them to the timeout).
     retry_visibility: int | None = None
-    # Live code (tools/runtime/live.py): these source folders laid over the deployed artifact,
+    # Live code (live.py): these source folders laid over the deployed artifact,
     # watched, and picked up by the next invocation when they change. Empty: as packaged only.
     live: tuple[Overlay, ...] = ()
     live_interval: float = 0.5
