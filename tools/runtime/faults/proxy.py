@@ -103,7 +103,8 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD" and status not in (204, 304):
             self.wfile.write(response_body)
 
-    do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = do_PATCH = _handle
+    # OPTIONS too: a browser preflights the presigned POST a function (on this proxy) made.
+    do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = _handle
 
 
 class FaultProxy:
