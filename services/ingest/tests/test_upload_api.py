@@ -1,7 +1,7 @@
 """The upload API: who may ask, what a presigned POST binds, and what is refused before upload.
 
 The presigned POST's policy is decoded and read like S3 reads it; that S3 (locally: the moto
-server with ``tools.runtime.s3_post``) enforces it is proved in ``tests/runtime/test_s3_post.py``
+server with ``tools.runtime.moto_patches``) enforces it is proved in ``tests/runtime/test_s3_post.py``
 and, from a browser, in ``tests/browser``.
 """
 
