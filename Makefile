@@ -11,7 +11,7 @@ SERVICE ?=
 ENV ?= dev
 PYTEST_ARGS ?=
 
-.PHONY: help setup test unit slow mypy browser contract schemas-release lint format catalog package up stop down status deploy plan demo bench lock clean prerequisites
+.PHONY: help setup test unit slow mypy browser contract schemas-release lint format catalog package up stop down status deploy destroy plan demo bench lock clean prerequisites
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z%_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -152,6 +152,9 @@ deploy: setup ## Plan + apply one service root: SERVICE=<name> [ENV=dev | LOCAL=
 
 deploy-%: setup ## Deploy one service, e.g. make deploy-thumbnailer [ENV=dev | LOCAL=1]
 	$(BIN)/python -m tools.localstack deploy $* $(STACK_ENV) $(STACK_LOCAL)
+
+destroy: setup ## Destroy one service root on the local stack, the rest left as is: SERVICE=<name>
+	$(BIN)/python -m tools.localstack destroy $(SERVICE) $(STACK_ENV) $(STACK_LOCAL)
 
 plan: setup ## Plan one service root: SERVICE=<name> [ENV=dev | LOCAL=1]
 	$(BIN)/python -m tools.localstack plan $(SERVICE) $(STACK_ENV) $(STACK_LOCAL)
