@@ -668,12 +668,10 @@ def destroy(service: str | None, environment: str | None, local: bool) -> int:
     # What the stack folder kept of the root (its initialisation, backend file, last plan) goes too.
     shutil.rmtree(job.data_dir, ignore_errors=True)
     plans = target.stack.directory / "terraform" / "plans"
-    for leftover in (
-        *job.backend_config,
-        plans / f"{root.id}.tfplan",
-        plans / f"{root.id}.plan.json",
-    ):
-        Path(leftover).unlink(missing_ok=True)
+    leftovers = [Path(path) for path in job.backend_config]
+    leftovers += [plans / f"{root.id}.tfplan", plans / f"{root.id}.plan.json"]
+    for leftover in leftovers:
+        leftover.unlink(missing_ok=True)
     print(f"{service} destroyed; the platform and the other roots are unchanged")
     return 0
 
