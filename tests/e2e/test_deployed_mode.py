@@ -36,6 +36,7 @@ INTERNAL = {
     "test_a_published_example_goes_on_the_bus",
     "test_dlq_list_shows_a_parked_message_and_redrive_sends_it_back",
     "test_the_runtime_logged_every_invocation_of_every_service",
+    "test_a_stopped_stack_starts_warm_with_its_objects_items_messages_and_state",
 }
 
 
