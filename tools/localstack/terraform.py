@@ -21,7 +21,8 @@ for Terraform 1.x, and how each is handled here (no call needed a subprocess fal
 * ``apply`` says ``-auto-approve=false`` unless ``skip_plan=True``, and with ``-input=false`` that
   apply cannot be approved: every apply passes ``skip_plan=True``;
 * ``destroy`` sends ``-force`` (removed in Terraform 0.15) and ``synchronous=False`` leaks into
-  the command line as ``-synchronous=false``: neither is used (``down`` just stops moto).
+  the command line as ``-synchronous=false``: neither is used (``down`` just stops moto;
+  :meth:`RootRunner.destroy` runs ``destroy -auto-approve`` through ``cmd``).
 """
 
 from __future__ import annotations
@@ -268,6 +269,11 @@ class RootRunner:
     def apply(self, plan_file: Path | None = None) -> Run:
         args = (str(plan_file),) if plan_file else ()
         return self._check(self._run("apply", *args))
+
+    def destroy(self) -> Run:
+        """``terraform destroy -auto-approve`` of the root (python-terraform's own ``destroy``
+        sends the removed ``-force``, so this goes through ``cmd``)."""
+        return self._check(self._run("destroy", auto_approve=IsFlagged, input=False))
 
     def plan(self, plan_file: Path) -> tuple[Run, bool]:
         """The plan saved to ``plan_file``; True when it changes something."""
