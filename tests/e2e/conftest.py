@@ -27,8 +27,7 @@ def deployment(request: pytest.FixtureRequest) -> Iterator[Deployment]:
         yield Deployment.of_environment(environment)
         return
     # The session's local stack, its read API served by a gateway of the session's runtime.
-    from tools.runtime.http import HttpGateway
-    from tools.runtime.jwt import LocalIssuer
+    from tools.runtime.apigateway import HttpGateway, LocalIssuer
 
     pipeline: Pipeline = request.getfixturevalue("pipeline")
     issuer = LocalIssuer(key_file=pipeline.directory / "http" / "issuer-key.pem")

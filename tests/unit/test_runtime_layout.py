@@ -8,7 +8,9 @@ An AST walk over every Python file of the repository (``tools/``, ``bench/``, ``
   ``tools/runtime/cli.py`` of ``tools.runtime`` itself) is private to that package: code
   elsewhere imports the package (``from tools.runtime.awslambda import MappingPoller``), whose
   ``__init__`` and ``__all__`` are its public API;
-* nothing under ``tools/runtime`` imports from the rest of ``tools/``.
+* nothing under ``tools/runtime`` imports from the rest of ``tools/``;
+* every module of ``tools.runtime`` that is imported exists (a lazy import inside a function of
+  a module that moved fails only when that function runs).
 """
 
 from __future__ import annotations
@@ -33,21 +35,33 @@ def module_name(path: Path, root: Path = REPO) -> str:
     return ".".join(parts)
 
 
-def imported(module: str, source: str, *, is_package: bool = False) -> Iterator[str]:
-    """Every module name ``source`` (the text of ``module``) imports, and every ``from X import
-    name`` as ``X.name`` too (which may be a submodule)."""
+def _imports(module: str, source: str, *, is_package: bool) -> Iterator[tuple[str, list[str]]]:
+    """(module imported by name, the names taken from it) for every import in ``source``."""
     package = module if is_package else module.rpartition(".")[0]
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
-            yield from (alias.name for alias in node.names)
+            yield from ((alias.name, []) for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.split(".")[: len(package.split(".")) - node.level + 1]
                 origin = ".".join([*base, *([node.module] if node.module else [])])
             else:
                 origin = node.module or ""
-            yield origin
-            yield from (f"{origin}.{alias.name}" for alias in node.names if alias.name != "*")
+            yield origin, [alias.name for alias in node.names if alias.name != "*"]
+
+
+def imported(module: str, source: str, *, is_package: bool = False) -> Iterator[str]:
+    """Every module name ``source`` (the text of ``module``) imports, and every ``from X import
+    name`` as ``X.name`` too (which may be a submodule)."""
+    for origin, names in _imports(module, source, is_package=is_package):
+        yield origin
+        yield from (f"{origin}.{name}" for name in names)
+
+
+def modules_imported(module: str, source: str, *, is_package: bool = False) -> Iterator[str]:
+    """The modules ``source`` imports by name: ``import X`` and ``from X import ...``'s X."""
+    for origin, _names in _imports(module, source, is_package=is_package):
+        yield origin
 
 
 def violations(sources: Mapping[str, tuple[str, bool]]) -> list[str]:
@@ -69,6 +83,9 @@ def violations(sources: Mapping[str, tuple[str, bool]]) -> list[str]:
                 )
             if inside and name.startswith("tools.") and name.split(".")[1] != "runtime":
                 found.append(f"{module} imports {name}: {RUNTIME} needs nothing of tools/")
+        for name in sorted(set(modules_imported(module, source, is_package=is_package))):
+            if name.startswith(RUNTIME + ".") and name not in sources:
+                found.append(f"{module} imports {name}, which is no module of {RUNTIME}")
     return found
 
 
@@ -160,6 +177,11 @@ def test_the_runtimes_own_layout_passes_the_check() -> None:
             "tools.runtime.faults.rules",
             "from tools import patterns\n",
             "imports tools.patterns: tools.runtime needs nothing of tools/",
+        ),
+        (
+            "tests.e2e.conftest",
+            "def deployment():\n    from tools.runtime.http import HttpGateway\n",
+            "tests.e2e.conftest imports tools.runtime.http, which is no module of tools.runtime",
         ),
     ],
 )
