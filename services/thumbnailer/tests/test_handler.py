@@ -283,3 +283,25 @@ def test_a_settings_error_fails_the_cold_start_loudly(load_handler: Handler) -> 
 
     with pytest.raises(ConfigurationError, match="THUMBNAIL_FORMAT"):
         load_handler(THUMBNAIL_FORMAT="avif")
+
+
+def test_thumbnails_are_stored_as_private_to_the_browser_never_for_shared_caches(
+    stack: Any, load_handler: Handler, lambda_context: Any
+) -> None:
+    # given an ingested photograph (its thumbnails are served to their owner only, presigned)
+    handler = load_handler()
+    event = stack.put_original(images.jpeg(600, 400))
+    asset = event["detail"]["data"]["asset_id"]
+
+    # when the thumbnailer writes its renditions
+    assert handler.lambda_handler(sqs_batch(event), lambda_context) == {"batchItemFailures": []}
+
+    # then each object tells caches: the owner's browser may keep it, no shared cache may
+    for key in stack.derived_keys():
+        assert key.startswith(f"thumbnails/{asset}/")
+        stored = stack.s3.head_object(Bucket=stack.derived, Key=key)
+        directives = [part.strip() for part in stored["CacheControl"].split(",")]
+        assert "private" in directives
+        assert "public" not in directives
+        ages = [int(part.split("=", 1)[1]) for part in directives if part.startswith("max-age=")]
+        assert ages and 0 < ages[0] <= 24 * 60 * 60

@@ -37,8 +37,10 @@ if TYPE_CHECKING:
 
 PUBLISHES: Final = "ThumbnailsGenerated"
 # A rendition's key names its asset, size and format, and an asset's original never changes, so
-# the bytes at a key only change if the quality setting does: cache for a year.
-CACHE_CONTROL: Final = "public, max-age=31536000, immutable"
+# the bytes at a key only change if the quality setting does: immutable. But a thumbnail is its
+# owner's, served only through a presigned URL the read API gives the owner: ``private`` keeps
+# it out of shared caches (a proxy or CDN), and a day bounds how long a browser keeps it.
+CACHE_CONTROL: Final = "private, max-age=86400, immutable"
 # Originals up to this size are held in memory, larger ones spill to /tmp.
 SPOOL_BYTES: Final = 64 * 1024 * 1024
 UPLOAD_WORKERS: Final = 4
