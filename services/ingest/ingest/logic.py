@@ -349,7 +349,11 @@ class Ingestor:
             sniffed = sniff(spooled.head)
             try:
                 image = inspect_image(
-                    spooled.file, sniffed, max_pixels=self.settings.max_image_pixels
+                    spooled.file,
+                    sniffed,
+                    max_pixels=self.settings.max_image_pixels,
+                    memory_budget=self.settings.decode_budget,
+                    memory_mb=self.settings.memory_mb,
                 )
             except UploadRejectedError as rejection:
                 return Examination(

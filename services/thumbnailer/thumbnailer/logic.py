@@ -165,6 +165,8 @@ def generate_thumbnails(
             quality=settings.quality,
             also=settings.extra_formats,
             max_pixels=settings.max_image_pixels,
+            memory_budget=settings.decode_budget,
+            memory_mb=settings.memory_mb,
         )
     keys = [rendition_key(asset_id, rendition) for rendition in result.renditions]
     store.put_renditions(settings.derived_bucket, list(zip(keys, result.renditions, strict=True)))
