@@ -64,16 +64,20 @@ prerequisites: $(BIN)/.installed
 SLOW_TIERS := infra e2e browser runtime network
 SLOW_MARKEXPR := $(subst $(eval) , or ,$(strip $(SLOW_TIERS)))
 UNIT_MARKEXPR := not ($(SLOW_MARKEXPR))
-# One process by default: the published-events contract reads what every service test published in
-# its own process, and under two workers (UNIT_WORKERS=2, loadgroup: see conftest.py) a clean CI
-# run still saw ingest's AssetRejected land on the other worker. UNIT_WORKERS=2 is faster locally.
-UNIT_WORKERS ?= 0
+# Two workers (pytest-xdist, this machine's two cores). The published-events contract
+# (tests/contract/test_published_events.py) re-validates what every service test published: the
+# workers write it to PUBLISHED_DIR and the contract runs after them, in a process of its own.
+UNIT_WORKERS ?= 2
+PUBLISHED_DIR := test-artifacts/published-events
+PUBLISHED_CONTRACT := tests/contract/test_published_events.py
 
 test: setup ## Run the whole suite: unit, contract, runtime, infrastructure, end to end, browser
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 unit: setup ## Fast tier: no terraform, stack, browser, moto server or network (< 30 s)
-	$(BIN)/pytest -m "$(UNIT_MARKEXPR)" -n $(UNIT_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	rm -rf $(PUBLISHED_DIR)
+	MEDIA_PUBLISHED_DIR=$(PUBLISHED_DIR) $(BIN)/pytest -m "$(UNIT_MARKEXPR)" -n $(UNIT_WORKERS) --deselect $(PUBLISHED_CONTRACT) $(PYTEST_ARGS)
+	MEDIA_PUBLISHED_DIR=$(PUBLISHED_DIR) $(BIN)/pytest -q $(PUBLISHED_CONTRACT)
 
 slow: setup ## The rest of `make test` after `make unit`: every test `make unit` leaves out
 	$(BIN)/pytest -m "$(SLOW_MARKEXPR)" $(PYTEST_ARGS)
@@ -84,7 +88,7 @@ test-%: setup ## Run one service's unit tests, e.g. make test-thumbnailer
 browser: setup ## Browser tests only: the web page in headless Chromium on a local stack
 	$(BIN)/pytest tests/browser $(PYTEST_ARGS)
 
-# The tests that publish run too (conftest.py's PUBLISHERS): test_published_events re-validates
+# The tests that publish run too (services/, test_publisher): test_published_events re-validates
 # what they published.
 contract: setup ## Contract tests: schemas, examples, rules, compatibility, what services publish
 	$(BIN)/pytest tests/contract $(foreach s,$(SERVICES),services/$(s)/tests) tests/unit/test_publisher.py $(PYTEST_ARGS)

@@ -7,6 +7,9 @@
   (tests/support/tiers.py).
 * Every event that goes through ``EventPublisher.publish`` in any test is recorded, so the
   contract tests can re-validate what each service really published (tests/contract).
+* Every botocore session of the test process shares one loader of AWS's service models.
+  ``mock_aws`` starts each test with a new default boto3 session, and each new session parsed
+  the models' JSON again (about two thirds of a mocked test's set-up); the models are read-only.
 """
 
 from __future__ import annotations
@@ -16,16 +19,28 @@ import socket
 from collections.abc import Iterator
 from typing import Any
 
+import botocore.loaders
+import botocore.session
 import pytest
 
 from media_shared.envelope import Event
 from media_shared.publisher import EventPublisher
-from tests.support.capture import PUBLISHED
+from tests.support import capture
 from tests.support.tiers import Recorder
 
 _real_connect = socket.socket.connect
-# The tests whose published events tests/contract/test_published_events.py checks.
-PUBLISHERS = ("services/", "tests/unit/test_publisher.py")
+
+
+_models = botocore.loaders.create_loader()
+_create_loader = botocore.session.create_loader
+
+
+def _shared_loader(search_path_string: str | None = None) -> botocore.loaders.Loader:
+    """The suite's one loader, unless a session asks for its own data path."""
+    return _create_loader(search_path_string) if search_path_string else _models
+
+
+botocore.session.create_loader = _shared_loader  # type: ignore[assignment]
 
 
 def _is_loopback(address: Any) -> bool:
@@ -59,11 +74,11 @@ def _capture_published() -> Iterator[list[dict[str, Any]]]:
 
     def publish(self: EventPublisher, events: Any) -> list[str]:
         ids = real_publish(self, events)
-        PUBLISHED.extend(event.as_event() for event in events if isinstance(event, Event))
+        capture.record([event.as_event() for event in events if isinstance(event, Event)])
         return ids
 
     EventPublisher.publish = publish  # type: ignore[method-assign]
-    yield PUBLISHED
+    yield capture.PUBLISHED
     EventPublisher.publish = real_publish  # type: ignore[method-assign]
 
 
@@ -72,17 +87,13 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(Recorder(), "tiers-recorder")
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group markers it adds
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Run the published-events contract last, after every test that publishes.
 
-    Under pytest-xdist (``make unit`` runs ``-n 2 --dist loadgroup``) the services' tests and that
-    contract form one group (``PUBLISHERS``: the services' tests and the publisher's, which
-    publishes what no service test does), run in this order on one worker, so it sees every event.
+    In one process (``make test``, ``make contract``) it then sees every event. ``make unit``
+    runs on several workers and so leaves it out, then runs it alone on what the workers wrote
+    (``MEDIA_PUBLISHED_DIR``: tests/support/capture.py).
     """
     last = [item for item in items if "test_published_events" in item.nodeid]
     rest = [item for item in items if "test_published_events" not in item.nodeid]
     items[:] = rest + last
-    for item in items:
-        if item in last or item.nodeid.startswith(PUBLISHERS):
-            item.add_marker(pytest.mark.xdist_group("published"))

@@ -22,14 +22,7 @@ from tools.demo import wait_for_terminal
 from tools.localstack import read_stack
 from tools.localstack.record import REPO
 
-pytestmark = [
-    pytest.mark.e2e,
-    # Known defect (issue 12, open): the snapshot is saved on stop, but loading it into a fresh
-    # server fails (moto's SSM ParameterDict, a defaultdict subclass, does not unpickle), so `up`
-    # falls back to a full apply. This test stops the session's shared stack: it stays off until
-    # the restore works, rather than taking the other tests' stack down with it.
-    pytest.mark.skip(reason="warm start does not restore moto's snapshot yet (issue 12)"),
-]
+pytestmark = pytest.mark.e2e
 ROOTS = ["platform", "ingest", "thumbnailer", "metadata-extractor", "indexer"]
 
 
@@ -83,7 +76,10 @@ def test_a_stopped_stack_starts_warm_with_its_objects_items_messages_and_state(
         assert after.endpoint == before.endpoint
         # and the object, its index item, the message and the Terraform state are as they were
         s3 = pipeline.target.s3
-        body = s3.get_object(Bucket=uploaded.bucket, Key=uploaded.key)["Body"].read()
+        assert progress.record is not None
+        assert progress.record.original is not None
+        original = progress.record.original  # ingest moved the upload there before the stop
+        body = s3.get_object(Bucket=original["bucket"], Key=original["key"])["Body"].read()
         assert body == photo.read_bytes()
         (again,) = wait_for_terminal(pipeline.target, [uploaded], 10)
         assert again.record == progress.record

@@ -31,7 +31,7 @@ import pickle
 import threading
 import time
 import weakref
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +105,41 @@ class FreshCopy:
         return copy.deepcopy(self.template)
 
 
+def _bare(cls: type[dict[Any, Any]], factory: Any) -> dict[Any, Any]:
+    """An empty instance of a ``dict`` subclass, made without calling its ``__init__``.
+
+    moto's SSM ``ParameterDict`` (a ``defaultdict``) takes an account and a region in its
+    constructor, so the default reduction (``cls(factory)``) cannot rebuild it.
+    """
+    made = cls.__new__(cls)
+    if isinstance(made, defaultdict):
+        defaultdict.__init__(made, factory)
+    return made
+
+
+def _fill(made: dict[Any, Any], state: tuple[dict[str, Any] | None, list[Any]]) -> None:
+    """The attributes, then the items as they are stored, bypassing the subclass's methods.
+
+    moto's S3 ``_VersionedKeyStore`` stores a list of versions under each key; its ``items()``
+    gives the newest version and its ``__setitem__`` appends one, so the default pickling
+    (``items()`` saved, ``obj[key] = value`` loaded) kept only the current version of each key.
+    """
+    attributes, items = state
+    if attributes:
+        vars(made).update(attributes)
+    dict.update(made, items)
+
+
+def _moto_mapping(obj: Any) -> bool:
+    """A moto ``dict`` subclass, or any ``defaultdict`` subclass (not an ``OrderedDict``)."""
+    kind = type(obj)
+    if kind is dict or kind is defaultdict or not isinstance(obj, dict):
+        return False
+    if isinstance(obj, OrderedDict):
+        return False
+    return isinstance(obj, defaultdict) or kind.__module__.startswith("moto.")
+
+
 def _by_reference(function: Any) -> bool:
     qualname = getattr(function, "__qualname__", "")
     return "<lambda>" not in qualname and "<locals>" not in qualname
@@ -120,13 +155,14 @@ class _Pickler(pickle.Pickler):
             hasattr(obj, "private_bytes") or hasattr(obj, "public_bytes")
         ):
             return _reduce_key(obj)
-        if (
-            type(obj) is defaultdict
-            and obj.default_factory is not None
-            and not _by_reference(obj.default_factory)
-        ):
-            factory = FreshCopy(obj.default_factory())
+        factory = getattr(obj, "default_factory", None) if isinstance(obj, defaultdict) else None
+        if factory is not None and not _by_reference(factory):
+            factory = FreshCopy(factory())
+        if type(obj) is defaultdict:
             return (defaultdict, (factory,), None, None, iter(obj.items()))
+        if _moto_mapping(obj):
+            state = (getattr(obj, "__dict__", None) or None, list(dict.items(obj)))
+            return (_bare, (type(obj), factory), state, None, None, _fill)
         return NotImplemented
 
 
