@@ -10,6 +10,7 @@ import pytest
 from ingest.logic import Ingestor
 from media_shared import InboundEvent, PermanentError, asset_id
 from media_shared.ownership import owner_id
+from tests.support.events import sqs_batch
 from tests.support.s3events import object_created
 
 ADA = owner_id("https://issuer.example", "ada")
@@ -83,3 +84,30 @@ def test_a_key_no_grant_made_may_be_uploaded_again_as_a_new_asset(
     # then each version is an asset, as before
     assert first.detail_type == second.detail_type == "AssetIngested"
     assert first.data["asset_id"] != second.data["asset_id"]
+
+
+def test_the_handler_parks_a_replayed_grant_with_processing_failed(
+    aws: Any,
+    handler_env: Callable[..., Any],
+    idempotency_table: str,
+    lambda_context: Any,
+    make_image: Callable[..., bytes],
+) -> None:
+    # given ingest deployed with its Idempotency table, and a grant's upload already ingested
+    handler = handler_env(IDEMPOTENCY_TABLE=idempotency_table)
+    first = created(aws, GRANTED, make_image())
+    assert handler.lambda_handler(sqs_batch(first.event), lambda_context) == {
+        "batchItemFailures": []
+    }
+    (ingested,) = aws.published()
+
+    # when the grant is posted again
+    replay = created(aws, GRANTED, make_image(width=500))
+    response = handler.lambda_handler(sqs_batch(replay.event), lambda_context)
+
+    # then the replay is parked, not retried, and ProcessingFailed names its asset and why
+    assert response == {"batchItemFailures": []}
+    _, failed = aws.assert_parked(replay.event, reason="grant_reused")
+    version = replay.event["detail"]["object"]["version-id"]
+    assert failed["detail"]["data"]["asset_id"] == asset_id(aws.uploads, GRANTED, version)
+    assert ingested["detail"]["data"]["asset_id"] in failed["detail"]["data"]["error_message"]
