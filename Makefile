@@ -11,7 +11,7 @@ SERVICE ?=
 ENV ?= dev
 PYTEST_ARGS ?=
 
-.PHONY: help setup test unit slow mypy browser contract schemas-release lint format catalog package up stop down status deploy plan demo bench lock clean prerequisites
+.PHONY: help setup test unit slow mypy test-deployed browser contract schemas-release lint format catalog package up stop down status deploy destroy plan demo bench lock clean prerequisites
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z%_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -30,8 +30,8 @@ $(CHECKOV_VENV)/.installed: requirements/checkov.txt
 
 # What the README lists besides the virtualenv: Debian's chromium for the browser tests (installed
 # when missing and this is root with apt-get, as `make bench` does for libvips), a python3.12 for the
-# local runtime (found as tools/runtime/interpreter.py finds it: LAMBDA_PYTHON, PATH, pyenv), and
-# terraform >= TERRAFORM_MIN. Each check is quick when all is present; a missing piece stops with one
+# local runtime (found as tools/runtime/awslambda/interpreter.py finds it: LAMBDA_PYTHON, PATH,
+# pyenv), and terraform >= TERRAFORM_MIN. Each check is quick when all is present; a missing piece stops with one
 # line saying how to get it.
 CHROMIUM ?= /usr/bin/chromium
 TERRAFORM_MIN := 1.6
@@ -53,7 +53,7 @@ prerequisites: $(BIN)/.installed
 	    echo "setup: installing libimage-exiftool-perl (Debian) for the exiftool-reference tests"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libimage-exiftool-perl >/dev/null; \
 	  else echo "setup: exiftool missing (apt-get install libimage-exiftool-perl): its reference tests will skip"; fi; }
-	@$(BIN)/python -c 'from tools.runtime.interpreter import find_python; find_python("$(LAMBDA_RUNTIME)")' 2>/dev/null \
+	@$(BIN)/python -c 'from tools.runtime.awslambda import find_python; find_python("$(LAMBDA_RUNTIME)")' 2>/dev/null \
 	  || { echo "setup: no $(LAMBDA_RUNTIME) for the local runtime: pyenv install 3.12, or apt-get install $(LAMBDA_RUNTIME) $(LAMBDA_RUNTIME)-venv, or set LAMBDA_PYTHON=/path/to/$(LAMBDA_RUNTIME)"; exit 1; }
 	@command -v terraform >/dev/null || { echo "setup: terraform is not on the PATH: install terraform >= $(TERRAFORM_MIN) (https://developer.hashicorp.com/terraform/install)"; exit 1; }
 	@$(BIN)/python -c 'import json, subprocess, sys; v = json.loads(subprocess.run(["terraform", "version", "-json"], capture_output=True, text=True, check=True).stdout)["terraform_version"]; ok = tuple(int(p) for p in v.split("-")[0].split(".")[:2]) >= tuple(int(p) for p in "$(TERRAFORM_MIN)".split(".")); sys.exit(0 if ok else f"setup: terraform {v} is too old: install terraform >= $(TERRAFORM_MIN) (https://developer.hashicorp.com/terraform/install)")'
@@ -84,6 +84,15 @@ slow: setup ## The rest of `make test` after `make unit`: every test `make unit`
 
 test-%: setup ## Run one service's unit tests, e.g. make test-thumbnailer
 	$(BIN)/pytest services/$*/tests $(PYTEST_ARGS)
+
+# The e2e suite against a deployed environment (tests/support/deployment.py): everything found
+# from its SSM parameters and endpoint (boto3's chain: credentials, AWS_REGION, AWS_ENDPOINT_URL),
+# never from a local stack's record or Terraform state. READ_API_URL overrides the read API's
+# SSM parameter (the local stack's API Gateway is `make runtime`'s http://127.0.0.1:3000); the
+# read-API tests need MEDIA_TEST_TOKEN (and MEDIA_TEST_OTHER_TOKEN) outside ENV=local, else skip.
+test-deployed: setup ## The e2e suite against a deployed environment through its public interfaces: ENV=<env> [READ_API_URL=<url>]
+	@test -n "$(filter command environment,$(origin ENV))" || { echo "usage: make test-deployed ENV=dev [READ_API_URL=https://...] (AWS credentials in the environment; AWS_ENDPOINT_URL for a local stack)"; exit 2; }
+	MEDIA_TEST_ENV=$(ENV) $(if $(READ_API_URL),MEDIA_READ_API_URL=$(READ_API_URL)) $(BIN)/pytest tests/e2e -m e2e -p no:cacheprovider $(PYTEST_ARGS)
 
 browser: setup ## Browser tests only: the web page in headless Chromium on a local stack
 	$(BIN)/pytest tests/browser $(PYTEST_ARGS)
@@ -156,6 +165,9 @@ deploy: setup ## Plan + apply one service root: SERVICE=<name> [ENV=dev | LOCAL=
 
 deploy-%: setup ## Deploy one service, e.g. make deploy-thumbnailer [ENV=dev | LOCAL=1]
 	$(BIN)/python -m tools.localstack deploy $* $(STACK_ENV) $(STACK_LOCAL)
+
+destroy: setup ## Destroy one service root on the local stack, the rest left as is: SERVICE=<name>
+	$(BIN)/python -m tools.localstack destroy $(SERVICE) $(STACK_ENV) $(STACK_LOCAL)
 
 plan: setup ## Plan one service root: SERVICE=<name> [ENV=dev | LOCAL=1]
 	$(BIN)/python -m tools.localstack plan $(SERVICE) $(STACK_ENV) $(STACK_LOCAL)

@@ -1,7 +1,8 @@
 """Suite-wide guards and the capture of every event the tests publish.
 
 * No test reaches the network: sockets may connect to loopback only (moto servers started by the
-  infrastructure and end-to-end tests live there).
+  infrastructure and end-to-end tests live there), unless ``MEDIA_TEST_ENV`` names a deployed
+  environment for the end-to-end suite to run against (``make test-deployed``).
 * What every collected test uses is recorded before ``-m`` deselects any, so
   tests/unit/test_tiers.py can check that each slow test carries its tier's marker
   (tests/support/tiers.py).
@@ -15,6 +16,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -63,6 +65,9 @@ def _guarded_connect(self: socket.socket, address: Any) -> Any:
 
 @pytest.fixture(autouse=True, scope="session")
 def _no_network() -> Iterator[None]:
+    if os.environ.get("MEDIA_TEST_ENV"):  # make test-deployed: the environment is over there
+        yield
+        return
     socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
     yield
     socket.socket.connect = _real_connect  # type: ignore[method-assign]

@@ -80,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sections = _sections(args.sections)
 
     machine = facts()
-    from tools.runtime.interpreter import InterpreterError, find_python
+    from tools.runtime.awslambda import InterpreterError, find_python
 
     try:
         machine["lambda_python"] = str(find_python("python3.12"))

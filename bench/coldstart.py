@@ -3,7 +3,7 @@
 What runs is what Lambda runs: the service's zip, built by ``tools.package`` (into
 ``build/bench/lambda``, the same deterministic build as ``make package``), extracted, on the Lambda
 runtime's interpreter (python3.12 in the local runtime's ``.local/lambda-venv``: boto3 only), with
-the function's Lambda environment (``tools.runtime.invoker.lambda_environment``: the variables the
+the function's Lambda environment (``tools.runtime.awslambda.lambda_environment``: the variables the
 service's Terraform sets, and Lambda's own). Tracing is Active as deployed, so Powertools' Tracer
 loads the X-Ray SDK.
 
@@ -164,8 +164,7 @@ def first_event(account: Account, service: str, run: int) -> dict[str, Any]:
 
 
 def function_env(account: Account, service: str, task_root: Path) -> dict[str, str]:
-    from tools.runtime.discovery import Function
-    from tools.runtime.invoker import lambda_environment
+    from tools.runtime.awslambda import Function, lambda_environment
 
     name = f"media-bench-{service}"
     own = {
@@ -331,7 +330,7 @@ def obstacle(python: Path, event: dict[str, Any], spec: dict[str, Any], env: dic
 
 
 def _lambda_python() -> Path | None:
-    from tools.runtime.interpreter import InterpreterError, lambda_venv
+    from tools.runtime.awslambda import InterpreterError, lambda_venv
 
     try:
         return lambda_venv("python3.12")

@@ -12,13 +12,12 @@ zips (``tools.demo.ensure_runtime``: ``python -m tools.runtime``, concurrency as
    the other with PutObject the way ``mediactl upload`` does;
 4. wait for N AssetIndexed events.
 
-Figures: uploads/s = N / (last AssetIndexed - first upload); latency = AssetIndexed received -
-that upload's PutObject returned (p50, p95). Where the time goes: the runtime logs one line per
-invocation with the handler's duration (``tools/runtime/poller.py``), summed per service over the
-window; CPU seconds over the window from /proc for the runtime process itself (its pollers:
-receive, build the event, settle), its workers (the handlers, each a warm python3.12 process)
-and the moto server (the stand-in for AWS). The runtime's own overhead is its CPU against the
-handlers'.
+Figures: uploads/s = N / (last AssetIndexed - first upload); latency = AssetIndexed received - that
+upload's PutObject returned (p50, p95). Where the time goes: the runtime logs one line per
+invocation with the handler's duration (``tools/runtime/awslambda/poller.py``), summed per service
+over the window; CPU seconds over the window from /proc for the runtime process itself (its pollers:
+receive, build the event, settle), its workers (the handlers, each a warm python3.12 process) and
+the moto server (the stand-in for AWS). The runtime's own overhead is its CPU against the handlers'.
 """
 
 from __future__ import annotations
@@ -40,7 +39,7 @@ from bench.context import Context
 from bench.report import Row
 
 WARMUP = 4
-# One line per invocation (tools/runtime/poller.py), after the logger's time stamp.
+# One line per invocation (tools/runtime/awslambda/poller.py), after the logger's time stamp.
 _LINE = re.compile(
     r"(?P<service>[a-z][\w-]*)\s+batch=(?P<batch>\d+) failed=(?P<failed>\d+) "
     r"duration=(?P<duration>\d+)ms(?: cold=(?P<cold>\d+)ms)?"

@@ -48,7 +48,7 @@ def measure(endpoint: str, rounds: int = 3, timeout: float = 60.0) -> list[float
     import boto3
 
     from tools.runtime import LocalRuntime, RuntimeOptions
-    from tools.runtime.live import Overlay
+    from tools.runtime.awslambda import Overlay
 
     session = boto3.session.Session(
         aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"

@@ -1,7 +1,7 @@
 """Section moto: what serialising the local moto server costs in throughput (issue 11).
 
 The local stack's server (``tools.localstack.moto_server``) runs one request at a time
-(``tools.runtime.serial``) so that conditional writes, queues and ``PutEvents`` fan-out are
+(``tools.runtime.moto_patches``) so that conditional writes, queues and ``PutEvents`` fan-out are
 atomic. The peer is plain ``moto_server`` from the same moto, which interleaves requests (and
 loses writes under concurrency). Both get the same mix, from 16 clients of their own (the
 runtime's workers are separate processes): a conditional create of a new DynamoDB item, a

@@ -18,6 +18,7 @@ durations are the AWS provider's confirmation waits (infra/README.md).
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -150,6 +151,8 @@ def run(ctx: Context) -> list[Row]:
         f"hot reload {_listed(reload)} s (live code, save to the first invocation running it)"
     )
     ctx.details["warm"] = {"seconds": warm, "reload_seconds": reload}
+    if not os.environ.get("BENCH_KEEP_STACK"):
+        driver("stop")  # no server left behind; the e2e section starts it again, warm
     return rows
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from tests.support.deployment import deployed_environment
 from tests.support.stack import (
     Pipeline,
     StackError,
@@ -24,6 +25,11 @@ from tests.support.stack import (
 
 @pytest.fixture(scope="session")
 def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
+    if deployed_environment() is not None:  # make test-deployed: no local stack of our own
+        pytest.skip(
+            "needs the session's local stack (its runtime, logs or queues): not run against "
+            "a deployed environment"
+        )
     if not terraform_available():
         pytest.skip("the terraform CLI is not on PATH")
     try:

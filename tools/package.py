@@ -507,7 +507,7 @@ def with_bytecode(files: Mapping[str, Path], staging: Path, python: Path) -> dic
 
 def lambda_interpreter() -> Path | None:
     """A python3.12 to compile bytecode with, or None (the zip then carries sources only)."""
-    from tools.runtime.interpreter import InterpreterError, find_python
+    from tools.runtime.awslambda import InterpreterError, find_python
 
     try:
         return find_python(f"python{LAMBDA_PYTHON}")

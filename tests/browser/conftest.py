@@ -2,8 +2,8 @@
 headless Chromium driven by Playwright.
 
 The stack is the session's ``pipeline`` (``tests/conftest.py``), shared with the end-to-end tests;
-on it, an :class:`~tools.runtime.http.HttpGateway` serves the page, the deployed upload and read
-APIs and the local issuer on a free loopback port. The browser is Debian's ``chromium``
+on it, an :class:`~tools.runtime.apigateway.HttpGateway` serves the page, the deployed upload and
+read APIs and the local issuer on a free loopback port. The browser is Debian's ``chromium``
 (``/usr/bin/chromium``; Playwright never downloads one here), headless, one fresh context per test.
 Screenshots go to ``test-artifacts/browser/``.
 """
@@ -18,8 +18,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.support.stack import Pipeline
-from tools.runtime.http import HttpGateway
-from tools.runtime.jwt import LocalIssuer
+from tools.runtime.apigateway import HttpGateway, LocalIssuer
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("MEDIA_TEST_CHROMIUM", "/usr/bin/chromium"))

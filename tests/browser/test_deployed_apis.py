@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.support.stack import Pipeline
-from tools.runtime.jwt import LOCAL_JWT_AUDIENCE, LOCAL_JWT_ISSUER
+from tools.runtime.apigateway import LOCAL_JWT_AUDIENCE, LOCAL_JWT_ISSUER
 
 pytestmark = pytest.mark.e2e
 

@@ -18,7 +18,7 @@ from media_shared.ids import asset_id
 from media_shared.index import AssetIndex
 from tests.support import images
 from tests.support.stack import Pipeline
-from tools.runtime.http import HttpGateway
+from tools.runtime.apigateway import HttpGateway
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 

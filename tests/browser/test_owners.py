@@ -20,8 +20,7 @@ from media_shared.ownership import owner_id
 from tests.support import images
 from tests.support.stack import Pipeline
 from tools.localstack.terraform import LOCAL_OPERATOR_SCOPE
-from tools.runtime.http import HttpGateway
-from tools.runtime.jwt import LOCAL_JWT_ISSUER
+from tools.runtime.apigateway import LOCAL_JWT_ISSUER, HttpGateway
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 

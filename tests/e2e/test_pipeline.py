@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.e2e.conftest import Pipeline
+from tests.e2e.conftest import Deployment, Pipeline
 from tests.support import images
 from tools.cli import dlq, publish
 from tools.cli.main import main as mediactl
@@ -28,12 +28,18 @@ Wait = Callable[[Callable[[], bool], float, str], None]
 TERMINAL_TIMEOUT = 120
 
 
-def _cli(pipeline: Pipeline, *args: str) -> list[str]:
-    return ["--endpoint", pipeline.endpoint, "--env", "local", *args]
+def _cli(deployment: Deployment, *args: str) -> list[str]:
+    return [*deployment.cli, *args]
+
+
+def _local_cli(pipeline: Pipeline, *args: str) -> list[str]:
+    return ["--endpoint", pipeline.endpoint, "--env", pipeline.environment, *args]
 
 
 @pytest.fixture(scope="module")
-def processed(pipeline: Pipeline, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+def processed(
+    deployment: Deployment, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, object]:
     """Five uploads, tailed from before the first one until each reached a terminal state."""
     folder = tmp_path_factory.mktemp("uploads")
     rotated = images.camera_exif(make="Canon", model="Canon EOS R5", orientation=6, gps=None)
@@ -46,9 +52,9 @@ def processed(pipeline: Pipeline, tmp_path_factory: pytest.TempPathFactory) -> d
     }
     for name, data in files.items():
         (folder / name).write_bytes(data)
-    with BusTail(pipeline.target) as tail:
-        uploads = upload(pipeline.target, [folder / name for name in files], prefix="e2e/")
-        progress = wait_for_terminal(pipeline.target, uploads, TERMINAL_TIMEOUT, show=print)
+    with BusTail(deployment.target) as tail:
+        uploads = upload(deployment.target, [folder / name for name in files], prefix="e2e/")
+        progress = wait_for_terminal(deployment.target, uploads, TERMINAL_TIMEOUT, show=print)
         events = list(tail.events(timeout=3))
     return {
         "by_file": {p.upload.file.name: p for p in progress},
@@ -72,7 +78,7 @@ def test_every_upload_reaches_its_expected_terminal_state(processed: dict[str, o
 
 
 def test_indexed_records_carry_camera_dimensions_and_thumbnails_that_exist(
-    pipeline: Pipeline, processed: dict[str, object]
+    deployment: Deployment, processed: dict[str, object]
 ) -> None:
     by_file = processed["by_file"]
     assert isinstance(by_file, dict)
@@ -81,7 +87,7 @@ def test_indexed_records_carry_camera_dimensions_and_thumbnails_that_exist(
     assert record.camera_model == "X-T4"
     assert (record.width, record.height) == (800, 600)
     assert sorted(r["size"] for r in record.thumbnails) == [256, 512, 1024]
-    s3 = pipeline.target.s3
+    s3 = deployment.target.s3
     for rendition in record.thumbnails:
         body = s3.get_object(Bucket=rendition["bucket"], Key=rendition["key"])["Body"].read()
         with Image.open(io.BytesIO(body)) as picture:
@@ -89,21 +95,21 @@ def test_indexed_records_carry_camera_dimensions_and_thumbnails_that_exist(
 
 
 def test_a_photo_rotated_by_its_orientation_tag_gets_upright_thumbnails(
-    pipeline: Pipeline, processed: dict[str, object]
+    deployment: Deployment, processed: dict[str, object]
 ) -> None:
     # the file stores 1200x900 landscape pixels with orientation 6 (rotate 90 degrees to show)
     by_file = processed["by_file"]
     assert isinstance(by_file, dict)
     record = by_file["rotated.jpg"].record
     smallest = min(record.thumbnails, key=lambda r: r["size"])
-    body = pipeline.target.s3.get_object(Bucket=smallest["bucket"], Key=smallest["key"])["Body"]
+    body = deployment.target.s3.get_object(Bucket=smallest["bucket"], Key=smallest["key"])["Body"]
     with Image.open(io.BytesIO(body.read())) as picture:
         width, height = picture.size
     assert height > width  # shown as the camera held it: portrait
 
 
 def test_the_tail_saw_each_step_of_an_asset_and_cleaned_up_after_itself(
-    pipeline: Pipeline, processed: dict[str, object]
+    deployment: Deployment, processed: dict[str, object]
 ) -> None:
     by_file = processed["by_file"]
     events = processed["events"]
@@ -117,40 +123,40 @@ def test_the_tail_saw_each_step_of_an_asset_and_cleaned_up_after_itself(
     }
     assert {"AssetIngested", "ThumbnailsGenerated", "MetadataExtracted", "AssetIndexed"} <= seen
     name = processed["tail_name"]
-    rules = pipeline.target.events.list_rules(
-        EventBusName=pipeline.target.bus_name, NamePrefix=str(name)
+    rules = deployment.target.events.list_rules(
+        EventBusName=deployment.target.bus_name, NamePrefix=str(name)
     )["Rules"]
     assert rules == []
-    queues = pipeline.target.sqs.list_queues(QueueNamePrefix=str(name)).get("QueueUrls", [])
+    queues = deployment.target.sqs.list_queues(QueueNamePrefix=str(name)).get("QueueUrls", [])
     assert queues == []
 
 
 def test_status_and_list_show_the_index(
-    pipeline: Pipeline, processed: dict[str, object], capsys: pytest.CaptureFixture[str]
+    deployment: Deployment, processed: dict[str, object], capsys: pytest.CaptureFixture[str]
 ) -> None:
     by_file = processed["by_file"]
     assert isinstance(by_file, dict)
     asset = by_file["plain.jpg"].upload.asset_id
 
-    assert mediactl(_cli(pipeline, "status", asset)) == 0
+    assert mediactl(_cli(deployment, "status", asset)) == 0
     shown = capsys.readouterr().out
     assert asset in shown
     assert "indexed" in shown
     assert "FUJIFILM X-T4" in shown
 
-    assert mediactl(_cli(pipeline, "list", "--status", "rejected")) == 0
+    assert mediactl(_cli(deployment, "list", "--status", "rejected")) == 0
     listed = capsys.readouterr().out
     assert by_file["notes.txt"].upload.asset_id in listed
     assert asset not in listed
 
-    assert mediactl(_cli(pipeline, "status", "0" * 32)) == 1
+    assert mediactl(_cli(deployment, "status", "0" * 32)) == 1
     assert "not in the index" in capsys.readouterr().err
 
 
 def test_publish_refuses_an_invalid_event_with_the_validators_message(
-    pipeline: Pipeline, capsys: pytest.CaptureFixture[str]
+    deployment: Deployment, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = mediactl(_cli(pipeline, "publish", "AssetIngested/invalid-negative-size"))
+    code = mediactl(_cli(deployment, "publish", "AssetIngested/invalid-negative-size"))
     assert code == 1
     error = capsys.readouterr().err
     assert "refusing to publish an invalid event" in error
@@ -158,6 +164,7 @@ def test_publish_refuses_an_invalid_event_with_the_validators_message(
 
 
 def test_a_published_example_goes_on_the_bus(pipeline: Pipeline) -> None:
+    # A made-up event the indexer indexes: on the local stack only (`pipeline`).
     event, origin = publish.load_event("AssetRejected/valid-basic")
     event = publish.refresh_ids(event)
     with BusTail(pipeline.target, ["AssetRejected"]) as tail:
@@ -188,14 +195,14 @@ def test_dlq_list_shows_a_parked_message_and_redrive_sends_it_back(
     assert letter.reason == "invalid_event"
 
     # when an operator lists the DLQs, then the message and its error are shown
-    assert mediactl(_cli(pipeline, "dlq", "list")) == 0
+    assert mediactl(_local_cli(pipeline, "dlq", "list")) == 0
     listing = capsys.readouterr().out
     assert "thumbnailer:" in listing
     assert "parked: invalid_event" in listing
 
     # when the operator redrives it, then it leaves the DLQ, is handled again, and parked again
     handled = len([o for o in pipeline.outcomes if o.service == "thumbnailer"])
-    assert mediactl(_cli(pipeline, "dlq", "redrive", "thumbnailer")) == 0
+    assert mediactl(_local_cli(pipeline, "dlq", "redrive", "thumbnailer")) == 0
     assert "moved 1 message(s)" in capsys.readouterr().out
     wait(
         lambda: len([o for o in pipeline.outcomes if o.service == "thumbnailer"]) > handled,
@@ -206,9 +213,9 @@ def test_dlq_list_shows_a_parked_message_and_redrive_sends_it_back(
 
 
 def test_redrive_of_an_unknown_service_is_a_clear_error(
-    pipeline: Pipeline, capsys: pytest.CaptureFixture[str]
+    deployment: Deployment, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert mediactl(_cli(pipeline, "dlq", "redrive", "nope")) == 1
+    assert mediactl(_cli(deployment, "dlq", "redrive", "nope")) == 1
     error = capsys.readouterr().err
     assert "no service 'nope'" in error
     assert "thumbnailer" in error
@@ -217,6 +224,7 @@ def test_redrive_of_an_unknown_service_is_a_clear_error(
 def test_replay_puts_archived_events_back_on_the_bus(
     pipeline: Pipeline, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # Replays ten minutes of the bus to every consumer: on the local stack only (`pipeline`).
     # given an event published a moment ago (the platform archives the bus)
     event = publish.refresh_ids(publish.load_event("AssetRejected/valid-basic")[0])
     publish.publish(pipeline.target, event)
@@ -225,7 +233,7 @@ def test_replay_puts_archived_events_back_on_the_bus(
 
     # when the operator replays the last ten minutes
     with BusTail(pipeline.target, ["AssetRejected"]) as tail:
-        code = mediactl(_cli(pipeline, "replay", "--from", "10m", "--wait", "10"))
+        code = mediactl(_local_cli(pipeline, "replay", "--from", "10m", "--wait", "10"))
         out = capsys.readouterr().out
         replayed = []
         for seen in tail.events(timeout=10):
@@ -240,9 +248,9 @@ def test_replay_puts_archived_events_back_on_the_bus(
 
 
 def test_upload_of_a_missing_file_is_refused(
-    pipeline: Pipeline, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    deployment: Deployment, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert mediactl(_cli(pipeline, "upload", str(tmp_path / "nothing.jpg"))) == 1
+    assert mediactl(_cli(deployment, "upload", str(tmp_path / "nothing.jpg"))) == 1
     assert "not a file" in capsys.readouterr().err
 
 

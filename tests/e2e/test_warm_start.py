@@ -10,13 +10,16 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
 import pytest
 
+from media_shared.index import AssetRecord
 from tests.e2e.conftest import Pipeline
 from tests.support import images
+from tools.cli.assets import get_asset
 from tools.cli.uploads import upload
 from tools.demo import wait_for_terminal
 from tools.localstack import read_stack
@@ -41,6 +44,21 @@ def localstack(pipeline: Pipeline, command: str) -> str:
     return done.stdout
 
 
+def settled(pipeline: Pipeline, record: AssetRecord | None, timeout: float = 30.0) -> AssetRecord:
+    """The asset's record once the indexer has announced it (``indexed_published``).
+
+    An asset is ``indexed`` a moment before its AssetIndexed is published and the record says
+    so: the state saved at the stop must be compared with a record that no longer changes.
+    """
+    assert record is not None
+    deadline = time.monotonic() + timeout
+    while record.item.get("indexed_published") is not True:
+        assert time.monotonic() < deadline, f"{record.asset_id} never announced: {record.item}"
+        time.sleep(0.2)
+        record = get_asset(pipeline.target, record.asset_id)
+    return record
+
+
 def test_a_stopped_stack_starts_warm_with_its_objects_items_messages_and_state(
     pipeline: Pipeline, tmp_path: Path
 ) -> None:
@@ -52,6 +70,7 @@ def test_a_stopped_stack_starts_warm_with_its_objects_items_messages_and_state(
     (uploaded,) = upload(pipeline.target, [photo], prefix=f"warm-start/{uuid.uuid4().hex[:8]}/")
     (progress,) = wait_for_terminal(pipeline.target, [uploaded], 120)
     assert progress.status == "indexed"
+    record = settled(pipeline, progress.record)
     sqs = pipeline.target.sqs
     queue = sqs.create_queue(QueueName=f"warm-start-{uuid.uuid4().hex[:8]}")["QueueUrl"]
     sqs.send_message(QueueUrl=queue, MessageBody=json.dumps({"kept": True}))
@@ -82,7 +101,7 @@ def test_a_stopped_stack_starts_warm_with_its_objects_items_messages_and_state(
         body = s3.get_object(Bucket=original["bucket"], Key=original["key"])["Body"].read()
         assert body == photo.read_bytes()
         (again,) = wait_for_terminal(pipeline.target, [uploaded], 10)
-        assert again.record == progress.record
+        assert again.record == record
         messages = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1).get("Messages", [])
         assert [json.loads(m["Body"]) for m in messages] == [{"kept": True}]
         assert {root: pipeline.state(root)["serial"] for root in ROOTS} == serials

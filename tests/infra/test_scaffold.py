@@ -13,7 +13,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from tools.package import REPO
+from tests.support.repocopy import copy_repository
 
 pytestmark = pytest.mark.infra
 
@@ -30,20 +30,7 @@ def _run(command: list[str], cwd: Path, env: dict[str, str] | None = None, timeo
 @pytest.fixture(scope="module")
 def copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The repository's files (tracked and new, as in the working tree), in a fresh git repo."""
-    target = tmp_path_factory.mktemp("repo")
-    listed = _run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], REPO)
-    assert listed.returncode == 0, listed.stderr
-    for name in filter(None, listed.stdout.split("\0")):
-        source = REPO / name
-        if not source.exists() and not source.is_symlink():
-            continue  # deleted in the working tree
-        destination = target / name
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        if source.is_symlink():
-            destination.symlink_to(os.readlink(source))
-        else:
-            shutil.copy2(source, destination)
-    return target
+    return copy_repository(tmp_path_factory.mktemp("repo"))
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ No Terraform and no runtime: what a rule does to a call, as an SDK sees it.
 from __future__ import annotations
 
 import json
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -74,6 +75,31 @@ def test_without_rules_everything_is_forwarded_unchanged(proxy: FaultProxy) -> N
     body = s3.get_object(Bucket="plain", Key="a b+c%é.txt")["Body"].read()
     assert body == b"hello"
     assert proxy.calls[(None, "s3", "GetObject")] == 1
+
+
+def test_a_browsers_cors_preflight_is_forwarded_as_the_bucket_answers_it(
+    proxy: FaultProxy, upstream: str
+) -> None:
+    # given a bucket with a CORS rule, and a page whose presigned POST (made by a function whose
+    # endpoint is the proxy) points at the proxy: the browser asks with a preflight first
+    s3 = client(proxy, "s3", "upload-api")
+    s3.create_bucket(Bucket="uploads")
+    s3.put_bucket_cors(
+        Bucket="uploads",
+        CORSConfiguration={
+            "CORSRules": [{"AllowedOrigins": ["http://127.0.0.1:3000"], "AllowedMethods": ["POST"]}]
+        },
+    )
+    headers = {"Origin": "http://127.0.0.1:3000", "Access-Control-Request-Method": "POST"}
+
+    def preflight(endpoint: str) -> tuple[int, str | None]:
+        request = urllib.request.Request(f"{endpoint}/uploads", method="OPTIONS", headers=headers)
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, answer.headers.get("access-control-allow-methods")
+
+    # when it goes through the proxy, then it is answered as the bucket itself answers it
+    assert preflight(proxy.endpoint("upload-api")) == preflight(upstream)
+    assert preflight(upstream)[0] == 200
 
 
 @pytest.mark.parametrize(

@@ -41,7 +41,7 @@ from tests.reliability.common import Put, now, put, unique_prefix, versions, wai
 from tests.support import images
 from tests.support.stack import Pipeline
 from tools.cli.reconcile import State, reconcile
-from tools.runtime.poller import BatchOutcome
+from tools.runtime.awslambda import BatchOutcome
 
 pytestmark = pytest.mark.e2e
 

@@ -25,8 +25,7 @@ import boto3
 import pytest
 
 from tools.runtime import LocalRuntime, RuntimeOptions
-from tools.runtime.live import Overlay
-from tools.runtime.poller import BatchOutcome
+from tools.runtime.awslambda import BatchOutcome, Overlay
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]

@@ -16,17 +16,20 @@ from typing import Any
 import pytest
 
 from tools.runtime import RuntimeOptions
-from tools.runtime.http import (
+from tools.runtime.apigateway import (
+    AuthorizationError,
     HttpGateway,
     HttpRequest,
+    JwtAuthorizer,
+    KeySets,
+    LocalIssuer,
     Route,
     api_event,
     best_route,
     cors_headers,
     proxy_response,
 )
-from tools.runtime.invoker import Invocation
-from tools.runtime.jwt import AuthorizationError, JwtAuthorizer, KeySets, LocalIssuer
+from tools.runtime.awslambda import Invocation
 
 pytestmark = pytest.mark.runtime
 
@@ -379,7 +382,7 @@ def test_the_local_issuer_hands_out_tokens_its_authorizer_accepts(gateway: HttpG
 
 
 def test_the_runtime_serves_http_on_port_3000_unless_told_otherwise() -> None:
-    from tools.runtime.__main__ import parse_args
+    from tools.runtime import parse_args
 
     assert parse_args(["--endpoint", "http://127.0.0.1:9"]).http == "127.0.0.1:3000"
     assert parse_args(["--endpoint", "http://x", "--http", "0.0.0.0:8080"]).http == "0.0.0.0:8080"

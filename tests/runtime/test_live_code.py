@@ -11,6 +11,7 @@ import pytest
 
 from tests.runtime.conftest import HERE, ToyFunction, wait_until
 from tools.runtime import LocalRuntime
+from tools.runtime.awslambda import read_function
 
 Deploy = Callable[..., tuple[ToyFunction, LocalRuntime]]
 
@@ -76,3 +77,38 @@ def test_without_live_code_the_runtime_runs_only_the_deployed_zip(
     # then it ran the deployed code, which knows nothing of the edit
     assert toy.invocations()[0]["bodies"] == ['{"action": "ok"}']
     assert toy.outcomes[0].invocation.ok
+
+
+def test_an_edit_reaches_a_function_no_poller_runs_with_its_next_invocation(
+    deploy: Deploy, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # given a function with live code and no event source mapping (an HTTP route's function),
+    # invoked once directly (as the API Gateway emulation invokes it)
+    source = source_copy(tmp_path / "src")
+    toy, runtime = deploy(live_source=source, start=False)
+    client = runtime.lambda_client
+    for mapping in client.list_event_source_mappings(FunctionName=toy.name)["EventSourceMappings"]:
+        client.delete_event_source_mapping(UUID=mapping["UUID"])
+    assert runtime.refresh() == []
+    runtime.start_live()
+    event = {"Records": [{"messageId": "m", "body": "{}", "attributes": {}, "eventSourceARN": "-"}]}
+    assert runtime.invoke(read_function(client, toy.name), event).ok
+
+    # when its handler is edited and saved
+    caplog.set_level(logging.INFO, logger="tools.runtime")
+    handler = source / "handler.py"
+    handler.write_text(
+        handler.read_text(encoding="utf-8").replace(
+            '"pid": os.getpid(),', '"pid": os.getpid(), "edited": "yes",'
+        ),
+        encoding="utf-8",
+    )
+    wait_until(lambda: "with its next invocation" in caplog.text, 10, "the reload")
+
+    # then the next invocation runs the edited code, on a new worker, and the log said it would
+    assert runtime.invoke(read_function(client, toy.name), event).ok
+    before, after = toy.invocations()
+    assert "edited" not in before
+    assert after["edited"] == "yes"
+    assert after["pid"] != before["pid"]
+    assert f"new workers for {toy.name} with its next invocation" in caplog.text

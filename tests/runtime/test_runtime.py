@@ -232,8 +232,7 @@ def test_a_deployed_function_without_a_matching_artifact_is_refused(
 def test_batch_item_failures_are_read_like_lambda_reads_them(
     payload: Any, failed: set[str]
 ) -> None:
-    from tools.runtime.invoker import Invocation
-    from tools.runtime.poller import failed_message_ids
+    from tools.runtime.awslambda import Invocation, failed_message_ids
 
     # given an invocation that returned ``payload`` for messages a and b
     invocation = Invocation(request_id="r", ok=True, payload=payload)

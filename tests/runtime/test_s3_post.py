@@ -18,7 +18,7 @@ from moto import mock_aws
 from ingest.upload_api import UploadApiSettings, UploadGrant, UploadRequest, presign_upload
 from media_shared.ownership import owner_id
 from tests.support.aws import REGION, fake_credentials
-from tools.runtime.s3_post import PostPolicyError, check_post_policy
+from tools.runtime.moto_patches import PostPolicyError, check_post_policy
 
 pytestmark = pytest.mark.runtime
 

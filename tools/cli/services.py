@@ -14,7 +14,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from tools.cli.errors import CliError
 from tools.localstack.target import Target
-from tools.runtime.discovery import queue_url_from_arn
+from tools.runtime.awslambda import queue_url_from_arn
 
 
 @dataclass(frozen=True)

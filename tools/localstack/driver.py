@@ -7,6 +7,7 @@
     python -m tools.localstack runtime [OPTIONS]   the local runtime on the stack (make runtime)
     python -m tools.localstack deploy SERVICE [--env ENV | --local]    plan + apply one root
     python -m tools.localstack plan SERVICE [--env ENV | --local]      plan one root
+    python -m tools.localstack destroy SERVICE [--local]     destroy one service root (local stack)
 
 Where a deploy goes (:func:`tools.localstack.target.resolve_target`): ``--local`` (LOCAL=1) or
 ``--env local`` means the local stack; another ``--env`` means AWS with
@@ -644,6 +645,37 @@ def plan_or_deploy(service: str | None, environment: str | None, local: bool, ap
     return 0
 
 
+def destroy(service: str | None, environment: str | None, local: bool) -> int:
+    """``terraform destroy`` of one service root on the local stack (``make destroy``): a team
+    removing its service alone; the platform and the other roots are left as they are."""
+    if not service or service == "platform":
+        raise StackError(
+            "which service? make destroy SERVICE=<name> (a service root; the platform goes "
+            "with `make down`); the services are: " + ", ".join(package.service_names())
+        )
+    root = service_root(service)
+    target = deploy_target(environment, local)
+    if target.stack is None:
+        raise StackError(
+            "destroy acts on the local stack only (LOCAL=1, or `make up` running): on AWS, "
+            "remove a service through its team's reviewed change, not from a laptop"
+        )
+    print(f"destroy {service} on {describe_target(target)}")
+    runner, job = _runner_for(root, target)
+    runner.init(job.backend_config)
+    warm.forget(target.stack.directory)  # the stack no longer is what the last `up` built
+    runner.destroy()
+    # What the stack folder kept of the root (its initialisation, backend file, last plan) goes too.
+    shutil.rmtree(job.data_dir, ignore_errors=True)
+    plans = target.stack.directory / "terraform" / "plans"
+    leftovers = [Path(path) for path in job.backend_config]
+    leftovers += [plans / f"{root.id}.tfplan", plans / f"{root.id}.plan.json"]
+    for leftover in leftovers:
+        leftover.unlink(missing_ok=True)
+    print(f"{service} destroyed; the platform and the other roots are unchanged")
+    return 0
+
+
 # --- command line ------------------------------------------------------------------------
 
 
@@ -667,7 +699,7 @@ def runtime(argv: Sequence[str]) -> int:
     directory = stack_dir()
     target = resolve_target(local=True)
     assert target.stack is not None
-    from tools.runtime.__main__ import main as runtime_main
+    from tools.runtime import main as runtime_main
 
     rest = [arg for arg in argv if arg != "--no-live"]
     live = [] if "--no-live" in argv else [f"--live={overlay}" for overlay in live_overlays()]
@@ -711,7 +743,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("down", help="stop moto and remove the local state")
     commands.add_parser("status", help="what is recorded, running and saved")
     commands.add_parser("runtime", help="python -m tools.runtime on the local stack (make runtime)")
-    for verb in ("deploy", "plan"):
+    for verb in ("deploy", "plan", "destroy"):
         sub = commands.add_parser(verb, help=f"{verb} one service root")
         sub.add_argument("service", nargs="?", help="service name, or platform")
         sub.add_argument("--env", default=None, help="AWS environment (default dev)")
@@ -729,6 +761,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return down()
         if args.command == "status":
             return status()
+        if args.command == "destroy":
+            return destroy(args.service, args.env, args.local)
         return plan_or_deploy(args.service, args.env, args.local, apply=args.command == "deploy")
     except (StackError, package.PackagingError, contracts.ContractError) as error:
         print(f"{args.command}: {error}", file=sys.stderr)

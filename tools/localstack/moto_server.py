@@ -11,11 +11,12 @@ still created, listed and described exactly as Terraform declared it; only moto'
 act on it is gone. It also skips the bucket policy statements whose conditions moto cannot
 evaluate (:func:`skip_conditions_moto_cannot_evaluate`), which moto would otherwise apply to every
 request: the policies Terraform writes are deployed as written, and only AWS enforces those.
-And browser uploads behave as on S3 (:mod:`tools.runtime.s3_post`): form POSTs checked against
-their policy, answered with ``x-amz-version-id``, CORS from the bucket's rules only.
-S3's events reach every EventBridge rule, archives' included (:func:`archive_s3_events`).
-Above all, it serves one request at a time (:mod:`tools.runtime.serial`): plain moto is not
-atomic under concurrent requests, and the local runtime makes many.
+And browser uploads behave as on S3 (:mod:`tools.runtime.moto_patches`, ``install_s3_post``):
+form POSTs checked against their policy, answered with ``x-amz-version-id``, CORS from the
+bucket's rules only. S3's events reach every EventBridge rule, archives' included, and schedule
+rules match no event (:func:`archive_s3_events`). Above all, it serves one request at a time
+(``install_serial``): plain moto is not atomic under concurrent requests, and the local runtime
+makes many.
 Its state survives a stop (:mod:`tools.localstack.snapshot`): loaded at start, saved on SIGTERM
 and on SIGUSR1 when ``$MEDIA_MOTO_SNAPSHOT_DIR`` names a folder.
 
@@ -33,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.localstack import snapshot
-from tools.runtime import s3_post, serial
+from tools.runtime import moto_patches
 
 
 def disable_builtin_sqs_poller() -> None:
@@ -136,7 +137,7 @@ def keep_state_across_restarts() -> None:
 
     def save(reason: str) -> None:
         try:
-            with serial.REQUEST_LOCK:  # between two requests: a consistent state
+            with moto_patches.REQUEST_LOCK:  # between two requests: a consistent state
                 snapshot.save(directory, reason)
         except Exception as error:  # the server goes on serving: only the snapshot is missing
             snapshot.failed(directory, reason, error)
@@ -155,11 +156,13 @@ def keep_state_across_restarts() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    serial.install()  # one request at a time: conditional writes, queues and fan-out atomic
+    # one request at a time: conditional writes, queues and fan-out atomic
+    moto_patches.install_serial()
     disable_builtin_sqs_poller()
     skip_conditions_moto_cannot_evaluate()
     archive_s3_events()
-    s3_post.install()  # browser uploads: POST policies, x-amz-version-id, the bucket's CORS only
+    # browser uploads: POST policies, x-amz-version-id, the bucket's CORS only
+    moto_patches.install_s3_post()
     keep_state_across_restarts()  # after the patches: restored objects meet the patched classes
     from moto.server import main as moto_main
 

@@ -25,8 +25,8 @@ from tools.localstack.errors import StackError
 from tools.localstack.record import REPO, Stack, read_stack, stack_env
 from tools.localstack.target import Target, stack_target
 from tools.runtime import LocalRuntime, RuntimeOptions
+from tools.runtime.awslambda import BatchOutcome
 from tools.runtime.faults import FaultProxy
-from tools.runtime.poller import BatchOutcome
 
 if TYPE_CHECKING:
     from tools.cli.services import ServiceQueues

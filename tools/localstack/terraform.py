@@ -21,7 +21,8 @@ for Terraform 1.x, and how each is handled here (no call needed a subprocess fal
 * ``apply`` says ``-auto-approve=false`` unless ``skip_plan=True``, and with ``-input=false`` that
   apply cannot be approved: every apply passes ``skip_plan=True``;
 * ``destroy`` sends ``-force`` (removed in Terraform 0.15) and ``synchronous=False`` leaks into
-  the command line as ``-synchronous=false``: neither is used (``down`` just stops moto).
+  the command line as ``-synchronous=false``: neither is used (``down`` just stops moto;
+  :meth:`RootRunner.destroy` runs ``destroy -auto-approve`` through ``cmd``).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from python_terraform import IsFlagged, Terraform
 from tools.localstack.errors import StackError
 from tools.localstack.record import DUMMY_CREDENTIALS, LOCAL_DIR, STATE_BUCKET
 from tools.package import REPO, service_names
-from tools.runtime.jwt import LOCAL_JWT_AUDIENCE, LOCAL_JWT_ISSUER
+from tools.runtime.apigateway import LOCAL_JWT_AUDIENCE, LOCAL_JWT_ISSUER
 
 DEFAULT_MIRROR = Path("/opt/tf-plugins")
 MIRRORED_PROVIDER = "registry.terraform.io/hashicorp/aws"
@@ -58,7 +59,7 @@ LOCAL_VARIABLES = {
     # The runtime serves the web page on loopback (any port): it may POST to the uploads bucket.
     "TF_VAR_upload_allowed_origins": '["http://localhost:*", "http://127.0.0.1:*"]',
     # The local stack's identity provider for the browser APIs (ingest's upload API, the indexer's
-    # read API): the runtime's HTTP gateway issues and checks its tokens (tools/runtime/jwt.py).
+    # read API): the runtime's HTTP gateway issues and checks its tokens (tools.runtime.apigateway).
     # On AWS, the roots' http_api variable names a real one (a Cognito user pool, ...).
     "TF_VAR_http_api": json.dumps(
         {"jwt_issuer": LOCAL_JWT_ISSUER, "jwt_audience": [LOCAL_JWT_AUDIENCE]}
@@ -268,6 +269,11 @@ class RootRunner:
     def apply(self, plan_file: Path | None = None) -> Run:
         args = (str(plan_file),) if plan_file else ()
         return self._check(self._run("apply", *args))
+
+    def destroy(self) -> Run:
+        """``terraform destroy -auto-approve`` of the root (python-terraform's own ``destroy``
+        sends the removed ``-force``, so this goes through ``cmd``)."""
+        return self._check(self._run("destroy", auto_approve=IsFlagged, input=False))
 
     def plan(self, plan_file: Path) -> tuple[Run, bool]:
         """The plan saved to ``plan_file``; True when it changes something."""

@@ -70,3 +70,15 @@ module "read_api" {
   cors_allowed_origins = var.http_api.cors_allowed_origins
   log_retention_days   = var.log_retention_days
 }
+
+# Where the read API is, for whoever reads it without this root's state: clients, and the
+# end-to-end suite run against a deployed environment (`make test-deployed ENV=<env>`).
+resource "aws_ssm_parameter" "read_api_url" {
+  #checkov:skip=CKV2_AWS_34:A public URL, not a secret: a plain String parameter readers can use without kms:Decrypt.
+  count = var.http_api == null ? 0 : 1
+
+  name        = "/media-pipeline/${var.environment}/indexer/read-api/url"
+  description = "Base URL of the indexer's read API (GET <url>/assets, /assets/{asset_id}, /assets/by-upload)."
+  type        = "String"
+  value       = module.read_api[0].api_endpoint
+}

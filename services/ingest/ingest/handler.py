@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import boto3
 
+from ingest.grants import build_claims
 from ingest.logic import Ingestor, build_idempotency
 from ingest.s3event import parse_object_created
 from ingest.settings import IngestSettings
@@ -20,7 +21,12 @@ ingestor = Ingestor(
     catalog=service.catalog,
     logger=service.logger,
     idempotency=idempotency,
+    grants=build_claims(settings.idempotency_table, dynamodb),
 )
+if ingestor.grants is None:
+    service.logger.warning(
+        "no IDEMPOTENCY_TABLE: a presigned grant posted twice is ingested as two uploads"
+    )
 consumer = service.consumer(ingestor, parse=parse_object_created)
 lambda_handler = service.handler(
     consumer,

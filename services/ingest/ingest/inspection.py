@@ -26,7 +26,14 @@ from media_shared.imaging import (
     open_image,
     sniff,
 )
-from media_shared.limits import FrameLimitError, count_frames
+from media_shared.limits import (
+    FrameLimitError,
+    MemoryBudgetError,
+    check_decode,
+    count_frames,
+    decode_bytes,
+    jpeg_coefficient_bytes,
+)
 
 __all__ = [
     "ALLOWED_DESCRIPTION",
@@ -122,13 +129,25 @@ def spool(
     return Spooled(file, size, digest.hexdigest(), head)
 
 
-def inspect_image(file: IO[bytes], sniffed: Sniffed, *, max_pixels: int) -> ImageInfo:
+def inspect_image(
+    file: IO[bytes],
+    sniffed: Sniffed,
+    *,
+    max_pixels: int,
+    memory_budget: int | None = None,
+    memory_mb: int | None = None,
+) -> ImageInfo:
     """Check the spooled bytes are a sound image of the sniffed format; return its dimensions.
 
     Raises UploadRejectedError with ``unsupported_type``, ``decompression_bomb`` or ``corrupt``,
     the reasons ``media_shared.imaging`` gives the same file in every service. The format's own
     Pillow plugin is used directly, so nothing but that format is parsed and Pillow's
     process-wide decompression-bomb limit plays no part: ``max_pixels`` decides.
+
+    With ``memory_budget`` (bytes; the function has ``memory_mb``), a decode estimated over it
+    is refused before it starts (``decompression_bomb``): the decoded mode's bytes per pixel at
+    the scale decoded, plus a progressive JPEG's coefficients at full size
+    (``media_shared.limits``).
     """
     if sniffed.format is None:
         what = sniffed.content_type or "an unrecognised type"
@@ -147,13 +166,29 @@ def inspect_image(file: IO[bytes], sniffed: Sniffed, *, max_pixels: int) -> Imag
             count_frames(image)
         except FrameLimitError as error:
             raise UploadRejectedError("decompression_bomb", str(error)) from None
+        coefficients = jpeg_coefficient_bytes(image)  # full size: before the draft
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
                 if fmt == "jpeg":
                     image.draft(None, (DRAFT_SIDE, DRAFT_SIDE))
+                if memory_budget is not None:
+                    decoded_w, decoded_h = image.size
+                    check_decode(
+                        decode_bytes(decoded_w, decoded_h, image.mode) + coefficients,
+                        budget=memory_budget,
+                        memory_mb=memory_mb or 0,
+                        what=_described(fmt, width, height, image.mode, coefficients),
+                    )
                 image.load()
+        except MemoryBudgetError as error:
+            raise UploadRejectedError(error.reason, str(error)) from None
         except Exception as error:  # truncated or garbled data: any decoder failure.
             failure = classify(error, what=f"the {fmt} data cannot be decoded")
             raise UploadRejectedError(failure.reason, str(failure)) from None
     return ImageInfo(format=fmt, content_type=CONTENT_TYPES[fmt], width=width, height=height)
+
+
+def _described(fmt: str, width: int, height: int, mode: str, coefficients: int) -> str:
+    kind = f"progressive {fmt}" if coefficients else fmt
+    return f"this {width}x{height} {mode} {kind}"

@@ -5,9 +5,11 @@ For each "Object Created" event in the uploads bucket:
 1. find the object: the key decoded, else the key as sent, at the event's version;
 2. if it is gone, the upload was already handled (a duplicate delivery): republish the facts read
    back from ``originals/<asset_id>`` or ``quarantine/<asset_id>/...``, else fail (``missing``);
-3. check it, cheapest first: size from S3's numbers, then the bytes streamed through SHA-256 into a
+3. at a key a grant made, claim the key for this version; another version there is a replayed
+   grant, refused (``grant_reused``, ``ingest.grants``);
+4. check it, cheapest first: size from S3's numbers, then the bytes streamed through SHA-256 into a
    spooled temporary file, magic bytes, header dimensions, a small decode;
-4. accepted: server-side copy of that exact version to ``originals/<asset_id>`` (typed with the
+5. accepted: server-side copy of that exact version to ``originals/<asset_id>`` (typed with the
    sniffed content type, facts in its metadata), then delete that version from uploads and return
    AssetIngested; rejected: the same to ``quarantine/<asset_id>/<filename>`` and AssetRejected.
 
@@ -35,6 +37,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
+from ingest.grants import GrantClaims, GrantReusedError
 from ingest.inspection import (
     CHUNK_BYTES,
     ImageInfo,
@@ -55,6 +58,7 @@ from media_shared import (
     build_event,
     stable_event_id,
 )
+from media_shared.ownership import owner_of_key
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -129,6 +133,7 @@ class Upload:
     size: int
     declared_content_type: str | None
     last_modified: datetime | None
+    etag: str | None = None
 
     @property
     def asset_id(self) -> str:
@@ -208,6 +213,7 @@ class Ingestor:
         idempotency: Idempotency | None = None,
         transfer_config: TransferConfig | None = None,
         spool_dir: str | None = None,
+        grants: GrantClaims | None = None,
     ) -> None:
         self.settings = settings
         self.s3 = s3
@@ -216,6 +222,7 @@ class Ingestor:
         self.transfer_config = transfer_config or TransferConfig()
         self.spool_dir = spool_dir
         self.idempotency = idempotency
+        self.grants = grants
         self._idempotent: Callable[..., dict[str, Any]] | None = None
         if idempotency is not None:
             self._idempotent = idempotent_function(
@@ -260,6 +267,7 @@ class Ingestor:
         if upload is None:
             return [self.recover(created)]
         self._correlate(upload.asset_id)
+        self.check_grant(upload)
         examination = self.examine(upload)
         if examination.rejection is not None:
             return [self.quarantine(upload, examination, created.event_id)]
@@ -288,8 +296,29 @@ class Ingestor:
                 size=head["ContentLength"],
                 declared_content_type=head.get("ContentType"),
                 last_modified=head.get("LastModified"),
+                etag=head.get("ETag"),
             )
         return None
+
+    def check_grant(self, upload: Upload) -> None:
+        """Refuse a second object version at a key one grant made (``ingest.grants``)."""
+        if self.grants is None or owner_of_key(upload.key) is None:
+            return
+        # The version id names the upload; without versioning, its ETag and time must do.
+        identity = upload.version_id or f"{upload.etag}@{upload.last_modified}"
+        holder = self.grants.claim(upload.bucket, upload.key, identity, upload.asset_id)
+        if holder is None:
+            return
+        self.logger.warning(
+            "a grant was posted again: refusing the second upload at its key",
+            extra={"reason": GrantReusedError.reason, "grant_holder_asset_id": holder},
+        )
+        raise GrantReusedError(
+            f"s3://{upload.bucket}/{upload.key} (version {upload.version_id}) is a second upload "
+            f"with one grant; the grant's upload is asset {holder}. The object is left in the "
+            "uploads bucket",
+            asset_id=upload.asset_id,
+        )
 
     def examine(self, upload: Upload) -> Examination:
         """Run every check; the bytes are read only once size allows, and never held whole."""
@@ -320,7 +349,11 @@ class Ingestor:
             sniffed = sniff(spooled.head)
             try:
                 image = inspect_image(
-                    spooled.file, sniffed, max_pixels=self.settings.max_image_pixels
+                    spooled.file,
+                    sniffed,
+                    max_pixels=self.settings.max_image_pixels,
+                    memory_budget=self.settings.decode_budget,
+                    memory_mb=self.settings.memory_mb,
                 )
             except UploadRejectedError as rejection:
                 return Examination(

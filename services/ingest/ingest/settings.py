@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from media_shared import settings as env_names
+from media_shared.limits import decode_budget, function_memory_mb
 from media_shared.settings import CommonSettings, integer, optional, required
 
 MAX_UPLOAD_BYTES = "MAX_UPLOAD_BYTES"
@@ -14,6 +15,11 @@ MAX_IMAGE_PIXELS = "MAX_IMAGE_PIXELS"
 
 DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 DEFAULT_MAX_IMAGE_PIXELS = 100_000_000
+#: The function's memory when Lambda does not say (the root's default, services/ingest/infra).
+DEFAULT_MEMORY_MB = 1024
+#: Kept apart from the decode budget: the runtime (media_shared.limits.RESERVE_MB) and the 8 MB
+#: of an upload spooled in memory (ingest.inspection.SPOOL_MEMORY_BYTES).
+RESERVE_MB = 136
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,12 @@ class IngestSettings:
     idempotency_table: str | None = None
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS
+    memory_mb: int = DEFAULT_MEMORY_MB
+
+    @property
+    def decode_budget(self) -> int:
+        """Bytes one upload's check may decode into (``media_shared.limits.decode_budget``)."""
+        return decode_budget(self.memory_mb, reserve_mb=RESERVE_MB)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> IngestSettings:
@@ -42,4 +54,5 @@ class IngestSettings:
             idempotency_table=table or None,
             max_upload_bytes=integer(MAX_UPLOAD_BYTES, DEFAULT_MAX_UPLOAD_BYTES, source, minimum=1),
             max_image_pixels=integer(MAX_IMAGE_PIXELS, DEFAULT_MAX_IMAGE_PIXELS, source, minimum=1),
+            memory_mb=function_memory_mb(DEFAULT_MEMORY_MB, source),
         )

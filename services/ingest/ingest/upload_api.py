@@ -13,7 +13,8 @@ bucket with it. The policy S3 enforces binds:
   ``image/``), so a text file is refused before a byte is sent;
 * ``content-length-range`` of exactly the declared size (at most ``MAX_UPLOAD_BYTES``), so a
   grant for a small file cannot carry a large one;
-* an expiry ``UPLOAD_URL_EXPIRES_SECONDS`` (300) from now.
+* an expiry ``UPLOAD_URL_EXPIRES_SECONDS`` (300) from now. S3 lets a grant be posted again until
+  then; ingest takes only the first version at the key as the upload (``ingest.grants``).
 
 The declared type and size are checked here too, so the page can say why at once; ingest still
 sniffs every upload's bytes and rejects what is not an image (the declaration is not trusted).

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from ingest.grants import build_claims
 from ingest.logic import Ingestor, build_idempotency
 from ingest.settings import IngestSettings
 from media_shared import CommonSettings, SchemaCatalog
@@ -107,6 +108,7 @@ def make_ingestor(
             idempotency=idempotency,
             transfer_config=transfer_config,
             spool_dir=str(tmp_path),
+            grants=build_claims(idempotency_table, aws.dynamodb),
         )
 
     return build

@@ -1,8 +1,8 @@
 """The upload API: who may ask, what a presigned POST binds, and what is refused before upload.
 
 The presigned POST's policy is decoded and read like S3 reads it; that S3 (locally: the moto
-server with ``tools.runtime.s3_post``) enforces it is proved in ``tests/runtime/test_s3_post.py``
-and, from a browser, in ``tests/browser``.
+server with ``tools.runtime.moto_patches``) enforces it is proved in
+``tests/runtime/test_s3_post.py`` and, from a browser, in ``tests/browser``.
 """
 
 from __future__ import annotations

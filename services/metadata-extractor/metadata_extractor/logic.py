@@ -144,6 +144,13 @@ class S3RangeFile(io.RawIOBase):
             raise OriginalReadError(
                 f"reading s3://{self.bucket}/{self.key} bytes {start}-{end - 1} failed: {error}"
             ) from error
+        if not data:
+            # S3 answered a range inside the object with nothing (a truncated response, or an
+            # object shorter than it said): asking again would loop, so fail this read.
+            raise OriginalReadError(
+                f"reading s3://{self.bucket}/{self.key} bytes {start}-{end - 1} returned 0 bytes "
+                f"of an object of {self.size}"
+            )
         self._store(start, data)
 
     # -- io.RawIOBase ------------------------------------------------------------------------

@@ -115,3 +115,46 @@ def test_a_large_png_is_walked_to_its_late_chunks_in_few_ranges(stack: Any) -> N
     # then the late chunk was found (walking chunk headers, skipping the pixels) in few GETs
     assert (found.width, found.height, found.orientation) == (3000, 4000, 6)
     assert raw.requests <= 10, raw.requests
+
+
+class _ShortBody:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def read(self) -> bytes:
+        return self.data
+
+
+class _TruncatingS3:
+    """An S3 client whose first range is whole and every later range comes back empty."""
+
+    def __init__(self, size: int, first: bytes) -> None:
+        self.size = size
+        self.first = first
+        self.calls = 0
+
+    def get_object(self, **arguments: Any) -> dict[str, Any]:
+        self.calls += 1
+        if self.calls > 5:  # the bug this guards against: asking again and again, forever
+            raise AssertionError("the range file keeps asking for a range S3 answered empty")
+        start = int(arguments["Range"].removeprefix("bytes=").split("-")[0])
+        data = self.first if start == 0 else b""
+        return {
+            "Body": _ShortBody(data),
+            "ETag": '"etag"',
+            "ContentRange": f"bytes {start}-{start + max(len(data), 1) - 1}/{self.size}",
+        }
+
+
+def test_a_range_read_that_returns_no_bytes_is_a_clear_read_error_not_a_loop() -> None:
+    # given an object of 1 MiB whose ranges after the first block come back with 0 bytes
+    client = _TruncatingS3(1024 * 1024, b"\0" * FIRST_BLOCK)
+    raw = S3RangeFile(client, "originals-bucket", "originals/short")  # type: ignore[arg-type]
+
+    # when a reader asks for bytes past the first block
+    raw.seek(FIRST_BLOCK * 2)
+
+    # then the read stops at once with a retryable error naming the object and the range
+    with pytest.raises(OriginalReadError, match=r"originals/short.*0 bytes"):
+        raw.read(10)
+    assert client.calls == 2

@@ -283,3 +283,63 @@ def test_a_settings_error_fails_the_cold_start_loudly(load_handler: Handler) -> 
 
     with pytest.raises(ConfigurationError, match="THUMBNAIL_FORMAT"):
         load_handler(THUMBNAIL_FORMAT="avif")
+
+
+def test_thumbnails_are_stored_as_private_to_the_browser_never_for_shared_caches(
+    stack: Any, load_handler: Handler, lambda_context: Any
+) -> None:
+    # given an ingested photograph (its thumbnails are served to their owner only, presigned)
+    handler = load_handler()
+    event = stack.put_original(images.jpeg(600, 400))
+    asset = event["detail"]["data"]["asset_id"]
+
+    # when the thumbnailer writes its renditions
+    assert handler.lambda_handler(sqs_batch(event), lambda_context) == {"batchItemFailures": []}
+
+    # then each object tells caches: the owner's browser may keep it, no shared cache may
+    for key in stack.derived_keys():
+        assert key.startswith(f"thumbnails/{asset}/")
+        stored = stack.s3.head_object(Bucket=stack.derived, Key=key)
+        directives = [part.strip() for part in stored["CacheControl"].split(",")]
+        assert "private" in directives
+        assert "public" not in directives
+        ages = [int(part.split("=", 1)[1]) for part in directives if part.startswith("max-age=")]
+        assert len(ages) == 1
+        assert 0 < ages[0] <= 24 * 60 * 60
+
+
+def _tiff(mode: str, value: float) -> bytes:
+    buffer = io.BytesIO()
+    Image.new(mode, (2000, 2000), value).save(buffer, "TIFF", compression="tiff_adobe_deflate")
+    return buffer.getvalue()
+
+
+def test_an_original_whose_decode_would_not_fit_the_functions_memory_is_refused_for_good(
+    stack: Any, load_handler: Handler, lambda_context: Any
+) -> None:
+    # given the thumbnailer deployed with 224 MB (24 MiB to decode in), and a small float TIFF
+    # whose 4 M pixels take 4 bytes each decoded, and as many again to scale them to 8 bits
+    handler = load_handler(AWS_LAMBDA_FUNCTION_MEMORY_SIZE="224")
+    event = stack.put_original(_tiff("F", 0.5), name="scan.tif")
+
+    # when it is to be thumbnailed
+    response = handler.lambda_handler(sqs_batch(event), lambda_context)
+
+    # then it is refused before decoding, permanently (parked, not retried), saying why
+    assert response == {"batchItemFailures": []}
+    parked, _ = stack.assert_parked(event, reason="decompression_bomb")
+    message = attributes(parked)["error_message"]
+    assert "2000x2000 F tiff" in message
+    assert "224 MB" in message
+    assert stack.derived_keys() == []
+
+
+def test_the_same_size_in_8_bit_grey_fits_the_same_function(
+    stack: Any, load_handler: Handler, lambda_context: Any
+) -> None:
+    handler = load_handler(AWS_LAMBDA_FUNCTION_MEMORY_SIZE="224")
+    event = stack.put_original(_tiff("L", 128), name="scan.tif")
+
+    assert handler.lambda_handler(sqs_batch(event), lambda_context) == {"batchItemFailures": []}
+
+    assert len(stack.derived_keys()) == 3

@@ -32,7 +32,7 @@ from __future__ import annotations
 import io
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -43,6 +43,7 @@ from PIL import Image, ImageCms, ImageFile
 from media_shared.exceptions import PermanentError
 from media_shared.imaging import Orientation, classify, read_orientation
 from media_shared.imaging import open_image as open_untrusted
+from media_shared.limits import bytes_per_pixel, check_decode, jpeg_coefficient_bytes
 from thumbnailer.placeholder import blurhash_of
 from thumbnailer.settings import OutputFormat
 
@@ -191,7 +192,12 @@ def to_8bit(image: Image.Image) -> Image.Image:
         span = float(high) - float(low) or 1.0
         scale = 255.0 / span
         offset = -float(low) * scale
-        return image.convert("F").point(lambda value: value * scale + offset).convert("L")
+        # An F image is scaled as it is (converting it to F first was a full-size copy), and
+        # no intermediate outlives the step that needs it.
+        scaled = (image if mode == "F" else image.convert("F")).point(
+            lambda value: value * scale + offset
+        )
+        return scaled.convert("L")
     if mode == "1":
         return image.convert("L")
     if mode in ("LA", "La", "PA", "RGBa"):
@@ -199,6 +205,31 @@ def to_8bit(image: Image.Image) -> Image.Image:
     if mode == "P":
         return image.convert("RGBA" if "transparency" in image.info else "RGB")
     return image.convert("RGB")
+
+
+def working_bytes_per_pixel(mode: str, info: Mapping[str | tuple[int, int], object]) -> int:
+    """Bytes per decoded pixel the pipeline holds at once: the decoded image, what ``to_8bit``
+    makes of it at full size, and the premultiplied copy Pillow's resampler makes of RGBA.
+
+    Checked against peak RSS at 100 MP: F 9 (the image, its scaled copy, the 8-bit result;
+    12 before the F-to-F copy was dropped), RGBA 8, P 5, CMYK and RGB 4.
+    """
+    decoded = bytes_per_pixel(mode)
+    if mode in ("L", "RGB", "CMYK"):
+        return decoded
+    if mode == "RGBA":
+        return decoded + 4  # the resampler's premultiplied RGBa copy
+    if mode.startswith("I;16"):
+        return decoded + 4 + 4  # I, then its scaled copy (then L, once I is gone)
+    if mode == "F":
+        return decoded + 4 + 1  # its scaled copy, then L
+    if mode == "I":
+        return decoded + 4 + 4  # F, then its scaled copy (then L, once F is gone)
+    if mode == "1":
+        return decoded + 1
+    if mode in ("LA", "La", "PA", "RGBa") or (mode == "P" and "transparency" in info):
+        return decoded + 4 + 4  # RGBA, then the resampler's copy
+    return decoded + 4  # RGB (P without transparency, YCbCr, LAB, HSV, ...)
 
 
 @lru_cache(maxsize=1)
@@ -287,12 +318,18 @@ def render(
     quality: int = 80,
     also: Sequence[OutputFormat] = (),
     max_pixels: int = 100_000_000,
+    memory_budget: int | None = None,
+    memory_mb: int | None = None,
     executor: Executor | None = None,
 ) -> RenderResult:
     """Renditions of the image in ``source`` at ``sizes`` (longest side), smallest first; each
     size in ``output`` and then in each of ``also`` (e.g. AVIF beside WebP).
 
-    Raises DecompressionBombError or CorruptImageError (both PermanentError).
+    Raises DecompressionBombError or CorruptImageError (both PermanentError). With
+    ``memory_budget`` (bytes; the function has ``memory_mb``), a decode whose estimate
+    (``working_bytes_per_pixel`` at the decoded scale, plus a progressive JPEG's coefficients at
+    full size) is over it is refused before decoding: MemoryBudgetError, a
+    DecompressionBombError.
     """
     started = time.perf_counter()
     image = open_image(source, max_pixels=max_pixels)
@@ -310,12 +347,23 @@ def render(
     steps = plan(source_width, source_height, sizes)
 
     box: tuple[float, float, float, float] | None = None
+    coefficients = jpeg_coefficient_bytes(image)  # full size: before the draft
     try:
         if _is_jpeg(image):
             largest = steps[-1][1]
             drafted = image.draft(image.mode, _swap(largest, orientation))
             if drafted is not None:
                 box = drafted[1]
+        if memory_budget is not None:
+            decoded_w, decoded_h = image.size
+            kind = f"progressive {source_format}" if coefficients else source_format
+            check_decode(
+                decoded_w * decoded_h * working_bytes_per_pixel(image.mode, image.info)
+                + coefficients,
+                budget=memory_budget,
+                memory_mb=memory_mb or 0,
+                what=f"this {opened_size[0]}x{opened_size[1]} {image.mode} {kind}",
+            )
         image.load()
     except PermanentError:
         raise

@@ -37,8 +37,10 @@ if TYPE_CHECKING:
 
 PUBLISHES: Final = "ThumbnailsGenerated"
 # A rendition's key names its asset, size and format, and an asset's original never changes, so
-# the bytes at a key only change if the quality setting does: cache for a year.
-CACHE_CONTROL: Final = "public, max-age=31536000, immutable"
+# the bytes at a key only change if the quality setting does: immutable. But a thumbnail is its
+# owner's, served only through a presigned URL the read API gives the owner: ``private`` keeps
+# it out of shared caches (a proxy or CDN), and a day bounds how long a browser keeps it.
+CACHE_CONTROL: Final = "private, max-age=86400, immutable"
 # Originals up to this size are held in memory, larger ones spill to /tmp.
 SPOOL_BYTES: Final = 64 * 1024 * 1024
 UPLOAD_WORKERS: Final = 4
@@ -163,6 +165,8 @@ def generate_thumbnails(
             quality=settings.quality,
             also=settings.extra_formats,
             max_pixels=settings.max_image_pixels,
+            memory_budget=settings.decode_budget,
+            memory_mb=settings.memory_mb,
         )
     keys = [rendition_key(asset_id, rendition) for rendition in result.renditions]
     store.put_renditions(settings.derived_bucket, list(zip(keys, result.renditions, strict=True)))

@@ -9,6 +9,7 @@ from typing import Literal
 
 from media_shared import settings as env_names
 from media_shared.exceptions import ConfigurationError
+from media_shared.limits import decode_budget, function_memory_mb
 from media_shared.settings import CommonSettings, integer, integer_list, optional, required
 
 THUMBNAIL_SIZES = "THUMBNAIL_SIZES"
@@ -21,6 +22,11 @@ DEFAULT_SIZES = (256, 512, 1024)
 DEFAULT_QUALITY = 80
 DEFAULT_MAX_IMAGE_PIXELS = 100_000_000
 MAX_SIZE = 8192
+#: The function's memory when Lambda does not say (the root's default, services/thumbnailer/infra).
+DEFAULT_MEMORY_MB = 1536
+#: Kept apart from the decode budget: the runtime (media_shared.limits.RESERVE_MB) and the
+#: original, spooled in memory up to 64 MB (thumbnailer.logic.SPOOL_BYTES).
+RESERVE_MB = 192
 
 OutputFormat = Literal["webp", "jpeg", "avif"]
 FORMATS: tuple[OutputFormat, ...] = ("webp", "jpeg")
@@ -45,6 +51,12 @@ class ThumbnailerSettings:
     quality: int = DEFAULT_QUALITY
     max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS
     extra_formats: tuple[OutputFormat, ...] = ()
+    memory_mb: int = DEFAULT_MEMORY_MB
+
+    @property
+    def decode_budget(self) -> int:
+        """Bytes one original's decode and 8-bit scaling may take (``media_shared.limits``)."""
+        return decode_budget(self.memory_mb, reserve_mb=RESERVE_MB)
 
     def __post_init__(self) -> None:
         if not self.sizes or any(size < 1 or size > MAX_SIZE for size in self.sizes):
@@ -86,6 +98,7 @@ class ThumbnailerSettings:
             quality=integer(THUMBNAIL_QUALITY, DEFAULT_QUALITY, source, minimum=1),
             max_image_pixels=integer(MAX_IMAGE_PIXELS, DEFAULT_MAX_IMAGE_PIXELS, source, minimum=1),
             extra_formats=_formats(optional(THUMBNAIL_EXTRA_FORMATS, "", source)),
+            memory_mb=function_memory_mb(DEFAULT_MEMORY_MB, source),
         )
 
 

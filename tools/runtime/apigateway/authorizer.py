@@ -1,4 +1,4 @@
-"""JSON Web Tokens as API Gateway's JWT authorizer checks them, and the local stack's issuer.
+"""JSON Web Tokens as API Gateway's JWT authorizer checks them.
 
 Signatures, keys and the registered claims are joserfc's (RFC 7515/7517/7519: the library moto
 itself uses): a token is accepted only if it is an RS256 JWT signed by a key of the issuer's
@@ -7,10 +7,8 @@ JWKS (``kid``), with ``iss`` the configured issuer, ``exp`` in the future, ``nbf
 with or without ``Bearer``), ``aud`` (or, without one, ``client_id``) among the configured
 audiences, a route's scopes met by ``scope``/``scp``; 401 otherwise (403 for scopes).
 
-:class:`LocalIssuer` is the local stack's identity provider: an RSA key (kept in the stack
-directory so tokens survive a restart), its JWKS, and tokens signed with it.
-:class:`KeySets` finds an issuer's keys: the local issuer's own, any other's through its OIDC
-discovery document.
+:class:`KeySets` finds an issuer's keys: the local issuer's (``issuer.py``) own, any other's
+through its OIDC discovery document.
 """
 
 from __future__ import annotations
@@ -19,22 +17,16 @@ import json
 import threading
 import time
 import urllib.request
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from joserfc import jwt
 from joserfc.errors import BadSignatureError, ExpiredTokenError, JoseError, MissingClaimError
-from joserfc.jwk import KeySet, RSAKey
+from joserfc.jwk import KeySet
 
-# The local stack's identity provider (this module's LocalIssuer): the issuer and audience the
-# local stack's Terraform names in the roots' http_api variable (tools.localstack.terraform).
-LOCAL_JWT_ISSUER = "https://issuer.local.media-pipeline.invalid"
-LOCAL_JWT_AUDIENCE = "media-local-web"
+from tools.runtime.apigateway.issuer import LocalIssuer
 
-DEFAULT_TOKEN_SECONDS = 3600
 _CLOCK_SKEW = 0  # API Gateway allows none for exp/nbf
 
 
@@ -44,78 +36,6 @@ class AuthorizationError(Exception):
     def __init__(self, status: int, detail: str) -> None:
         super().__init__(detail)
         self.status = status
-
-
-class LocalIssuer:
-    """The local stack's OIDC issuer: an RSA key, its JWKS, and tokens signed with it."""
-
-    def __init__(
-        self,
-        issuer: str = LOCAL_JWT_ISSUER,
-        audience: str = LOCAL_JWT_AUDIENCE,
-        key_file: Path | None = None,
-    ) -> None:
-        self.issuer = issuer
-        self.audience = audience
-        self._key = self._load_or_create(key_file)
-        self.kid = self._key.thumbprint()[:16]  # RFC 7638: the same key, the same kid
-        self._jwk = {
-            **self._key.as_dict(private=False),
-            "use": "sig",
-            "alg": "RS256",
-            "kid": self.kid,
-        }
-
-    @staticmethod
-    def _load_or_create(key_file: Path | None) -> RSAKey:
-        if key_file is not None and key_file.is_file():
-            loaded = RSAKey.import_key(key_file.read_bytes())
-            if loaded.is_private:
-                return loaded
-        key = RSAKey.generate_key(2048, private=True)
-        if key_file is not None:
-            key_file.parent.mkdir(parents=True, exist_ok=True)
-            key_file.write_bytes(key.as_pem(private=True))
-            key_file.chmod(0o600)
-        return key
-
-    def jwks(self) -> dict[str, Any]:
-        return {"keys": [dict(self._jwk)]}
-
-    def discovery(self, base_url: str) -> dict[str, Any]:
-        return {
-            "issuer": self.issuer,
-            "jwks_uri": f"{base_url}/local-auth/jwks.json",
-            "token_endpoint": f"{base_url}/local-auth/token",
-            "id_token_signing_alg_values_supported": ["RS256"],
-        }
-
-    def mint(
-        self,
-        subject: str = "local-user",
-        *,
-        audience: str | None = None,
-        lifetime: int = DEFAULT_TOKEN_SECONDS,
-        scopes: Sequence[str] = (),
-        issuer: str | None = None,
-        extra: Mapping[str, Any] | None = None,
-        now: float | None = None,
-    ) -> str:
-        """A signed access token; every argument overridable so tests can forge bad ones."""
-        issued = int(time.time() if now is None else now)
-        claims: dict[str, Any] = {
-            "iss": issuer or self.issuer,
-            "sub": subject,
-            "aud": audience or self.audience,
-            "iat": issued,
-            "nbf": issued,
-            "exp": issued + lifetime,
-            "jti": uuid.uuid4().hex,
-        }
-        if scopes:
-            claims["scope"] = " ".join(scopes)
-        claims.update(extra or {})
-        return jwt.encode({"alg": "RS256", "typ": "JWT", "kid": self.kid}, claims, self._key)
 
 
 def _fetch_json(url: str) -> Any:

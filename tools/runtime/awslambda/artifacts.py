@@ -21,7 +21,7 @@ import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 DEFAULT_ARTIFACT_DIRS = (REPO / "build" / "lambda",)
 DEFAULT_CODE_ROOT = REPO / ".local" / "runtime" / "code"
 

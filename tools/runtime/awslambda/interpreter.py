@@ -18,7 +18,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 DEFAULT_VENV_ROOT = REPO / ".local" / "lambda-venv"
 DEV_REQUIREMENTS = REPO / "requirements" / "dev.txt"
 # What the Lambda Python runtime ships besides the standard library (boto3 and its dependencies).

@@ -1,10 +1,15 @@
-"""The local runtime: every deployed SQS event source mapping, run concurrently, as packaged.
+"""The local Lambda service: every deployed SQS event source mapping, run concurrently, as packaged.
 
 Reads what Terraform deployed to the endpoint (mappings and function configurations), finds each
 function's artifact by its CodeSha256, extracts it, and runs one :class:`MappingPoller` per
 mapping over a pool of warm workers per function. ``refresh`` re-reads the deployment: a new
 mapping starts, a removed one stops, a function whose code or configuration changed gets new
 workers on the new artifact.
+
+The pools are the runtime's alone: :meth:`LocalRuntime.invoke` runs a function for any other
+event source (the API Gateway emulation, ``tools.runtime.apigateway``) on the same pool the
+function's pollers use, so a function has one set of warm workers, one log and one endpoint
+whichever way it is invoked.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import platform
 import shutil
 import threading
 from collections.abc import Callable
+from collections.abc import Mapping as MappingType
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,7 +30,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
-from tools.runtime.artifacts import (
+from tools.runtime.awslambda.artifacts import (
     DEFAULT_ARTIFACT_DIRS,
     DEFAULT_CODE_ROOT,
     ArtifactError,
@@ -32,12 +38,18 @@ from tools.runtime.artifacts import (
     extract,
     find_artifact,
 )
-from tools.runtime.discovery import Function, Mapping, discover
-from tools.runtime.interpreter import DEFAULT_VENV_ROOT, lambda_venv
-from tools.runtime.invoker import LOCAL_CREDENTIALS, FunctionLog, FunctionPool, lambda_environment
-from tools.runtime.live import LiveCode, Overlay
-from tools.runtime.live import describe as describe_changes
-from tools.runtime.poller import BatchOutcome, MappingPoller
+from tools.runtime.awslambda.discovery import Function, Mapping, discover
+from tools.runtime.awslambda.interpreter import DEFAULT_VENV_ROOT, lambda_venv
+from tools.runtime.awslambda.invoker import (
+    LOCAL_CREDENTIALS,
+    FunctionLog,
+    FunctionPool,
+    Invocation,
+    lambda_environment,
+)
+from tools.runtime.awslambda.live import LiveCode, Overlay
+from tools.runtime.awslambda.live import describe as describe_changes
+from tools.runtime.awslambda.poller import BatchOutcome, MappingPoller
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
@@ -65,12 +77,12 @@ class RuntimeOptions:
     functions: tuple[str, ...] = ()
     echo_function_logs: bool = False
     # The AWS endpoint a function's workers call, by function name (default: ``endpoint``),
-    # e.g. a fault-injecting proxy (tools/runtime/faults.py).
+    # e.g. a fault-injecting proxy (tools.runtime.faults.FaultProxy).
     function_endpoint: Callable[[str], str] | None = None
     # Test acceleration, off by default: failed messages become visible again after this many
     # seconds instead of the queue's visibility timeout (Lambda leaves them to the timeout).
     retry_visibility: int | None = None
-    # Live code (tools/runtime/live.py): these source folders laid over the deployed artifact,
+    # Live code (live.py): these source folders laid over the deployed artifact,
     # watched, and picked up by the next invocation when they change. Empty: as packaged only.
     live: tuple[Overlay, ...] = ()
     live_interval: float = 0.5
@@ -105,6 +117,8 @@ class LocalRuntime:
         self.on_batch = on_batch
         self.lambda_client, self.sqs = clients(options.endpoint, options.region)
         self._pools: dict[str, FunctionPool] = {}
+        self._current: dict[str, str] = {}  # function ARN -> key of its newest pool
+        self._pools_lock = threading.RLock()
         self._logs: dict[str, FunctionLog] = {}
         self._pollers: dict[tuple[str, str], MappingPoller] = {}
         self._lock = threading.Lock()
@@ -193,8 +207,9 @@ class LocalRuntime:
             )
             return
         # The pollers keep polling; their next batch goes to a pool of workers on the new code
-        # (a batch in flight finishes on the old one, whose workers then end).
-        swapped = []
+        # (a batch in flight finishes on the old one, whose workers then end). A function that
+        # no poller runs (an HTTP route's) gets its new pool with its next invoke().
+        swapped: set[str] = set()
         with self._refreshing:
             for poller in self.pollers:
                 name = poller.mapping.function.name
@@ -204,12 +219,24 @@ class LocalRuntime:
                     except RuntimeSetupError as error:
                         LOG.error("live code: %s", error)
                         continue
-                    swapped.append(name)
+                    swapped.add(name)
+            with self._pools_lock:
+                for arn, key in list(self._current.items()):
+                    if key != self._pool_key(self._pools[key].function):
+                        del self._current[arn]  # on the old code: closed below, once idle
             self._close_unused_pools()
+        later = [name for name in affected if name not in swapped]
         LOG.info(
             "live code: %s changed: new workers for %s on the edited code (no terraform apply)",
             describe_changes(changed),
-            ", ".join(sorted(set(swapped))) or "none (" + ", ".join(affected) + " not polled)",
+            "; ".join(
+                part
+                for part in (
+                    ", ".join(sorted(swapped)),
+                    ", ".join(later) + " with its next invocation" if later else "",
+                )
+                if part
+            ),
         )
         for name in affected:  # older copies (the last one may still finish a batch)
             keep = self._generation[name] - 1
@@ -218,10 +245,24 @@ class LocalRuntime:
                 if old.is_dir() and version.isdigit() and int(version) < keep:
                     shutil.rmtree(old, ignore_errors=True)
 
+    def _pool_key(self, function: Function) -> str:
+        return f"{function.arn}#{_fingerprint(function)}#{self.code_version(function)}"
+
     def pool_for(self, function: Function) -> FunctionPool:
-        key = f"{function.arn}#{_fingerprint(function)}#{self.code_version(function)}"
-        if key in self._pools:
-            return self._pools[key]
+        """The warm workers of ``function`` as configured now (new ones if its code changed)."""
+        key = self._pool_key(function)
+        with self._pools_lock:
+            if key in self._pools:
+                return self._pools[key]
+            pool = self._new_pool(function)
+            self._pools[key] = pool
+            replaced = self._current.get(function.arn)
+            self._current[function.arn] = key
+        if replaced is not None:
+            self._close_unused_pools()  # the function's previous pool, once nothing polls it
+        return pool
+
+    def _new_pool(self, function: Function) -> FunctionPool:
         machine = platform.machine().lower()
         for arch in function.architectures:
             if machine not in _MACHINES.get(arch, {arch}):
@@ -242,15 +283,19 @@ class LocalRuntime:
             endpoint=endpoint,
             region=self.options.region,
         )
-        pool = FunctionPool(
+        return FunctionPool(
             function,
             python=python,
             task_root=task_root,
             environment=environment,
             log=self._log_for(function),
         )
-        self._pools[key] = pool
-        return pool
+
+    def invoke(self, function: Function, event: MappingType[str, Any]) -> Invocation:
+        """Invoke ``function`` once with ``event`` (synchronously, as the ``Invoke`` API does)
+        on the same warm workers its event source mappings use: how the API Gateway emulation
+        runs a route's function. RuntimeSetupError if its deployed code cannot be run."""
+        return self.pool_for(function).invoke(event)
 
     def concurrency(self, mapping: Mapping) -> int:
         cap = mapping.maximum_concurrency or self.options.default_concurrency
@@ -331,10 +376,16 @@ class LocalRuntime:
         return problems
 
     def _close_unused_pools(self) -> None:
+        """Close every pool no poller uses and that is not its function's newest (which
+        :meth:`invoke` serves); a busy worker of a closed pool ends after its invocation."""
         with self._lock:
             used = {id(p.pool) for p in self._pollers.values()}
-        for key in [k for k, pool in self._pools.items() if id(pool) not in used]:
-            self._pools.pop(key).close()
+        with self._pools_lock:
+            newest = set(self._current.values())
+            unused = [k for k, pool in self._pools.items() if id(pool) not in used]
+            closing = [self._pools.pop(k) for k in unused if k not in newest]
+        for pool in closing:
+            pool.close()
 
     def describe(self) -> list[dict[str, Any]]:
         return [
@@ -360,9 +411,11 @@ class LocalRuntime:
             thread.start()
         for thread in threads:
             thread.join()
-        for pool in self._pools.values():
+        with self._pools_lock:
+            pools, self._pools = list(self._pools.values()), {}
+            self._current.clear()
+        for pool in pools:
             pool.close()
-        self._pools.clear()
         for log in self._logs.values():
             log.close()
         self._logs.clear()

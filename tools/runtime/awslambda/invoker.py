@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from tools.runtime.discovery import Function
+from tools.runtime.awslambda.discovery import Function
 
 WORKER_SCRIPT = Path(__file__).resolve().parent / "worker.py"
 INIT_LIMIT_SECONDS = 10

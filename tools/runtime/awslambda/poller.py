@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tools.runtime.discovery import Mapping
-from tools.runtime.invoker import FunctionPool, Invocation
+from tools.runtime.awslambda.discovery import Mapping
+from tools.runtime.awslambda.invoker import FunctionPool, Invocation
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
