@@ -68,11 +68,17 @@ UNIT_MARKEXPR := not ($(SLOW_MARKEXPR))
 # (tests/contract/test_published_events.py) re-validates what every service test published: the
 # workers write it to PUBLISHED_DIR and the contract runs after them, in a process of its own.
 UNIT_WORKERS ?= 2
+# The slow tier on two workers too, shared by module, with every module on the session's one
+# local stack in a single unit of work that one worker runs in order (tests/support/scheduling.py):
+# most of that tier waits (the provider's waits, real queues), so the other worker's plans, moto
+# servers and generated-service tests run meanwhile.
+SLOW_WORKERS ?= 2
 PUBLISHED_DIR := test-artifacts/published-events
 PUBLISHED_CONTRACT := tests/contract/test_published_events.py
 
-test: setup ## Run the whole suite: unit, contract, runtime, infrastructure, end to end, browser
-	$(BIN)/pytest $(PYTEST_ARGS)
+test: setup ## Run the whole suite: `make unit`, then `make slow` (contract, runtime, infrastructure, end to end, browser)
+	$(MAKE) --no-print-directory unit
+	$(MAKE) --no-print-directory slow
 
 unit: setup ## Fast tier: no terraform, stack, browser, moto server or network (< 30 s)
 	rm -rf $(PUBLISHED_DIR)
@@ -80,7 +86,7 @@ unit: setup ## Fast tier: no terraform, stack, browser, moto server or network (
 	MEDIA_PUBLISHED_DIR=$(PUBLISHED_DIR) $(BIN)/pytest -q $(PUBLISHED_CONTRACT)
 
 slow: setup ## The rest of `make test` after `make unit`: every test `make unit` leaves out
-	$(BIN)/pytest -m "$(SLOW_MARKEXPR)" $(PYTEST_ARGS)
+	$(BIN)/pytest -m "$(SLOW_MARKEXPR)" -n $(SLOW_WORKERS) --dist loadscope $(PYTEST_ARGS)
 
 test-%: setup ## Run one service's unit tests, e.g. make test-thumbnailer
 	$(BIN)/pytest services/$*/tests $(PYTEST_ARGS)

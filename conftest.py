@@ -11,6 +11,8 @@
 * Every botocore session of the test process shares one loader of AWS's service models.
   ``mock_aws`` starts each test with a new default boto3 session, and each new session parsed
   the models' JSON again (about two thirds of a mocked test's set-up); the models are read-only.
+* Under ``--dist loadscope`` (``make slow``) the xdist workers share the tests by module, every
+  module on the session's stack in one unit of work (tests/support/scheduling.py).
 """
 
 from __future__ import annotations
@@ -85,6 +87,15 @@ def _capture_published() -> Iterator[list[dict[str, Any]]]:
     EventPublisher.publish = publish  # type: ignore[method-assign]
     yield capture.PUBLISHED
     EventPublisher.publish = real_publish  # type: ignore[method-assign]
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadscope``: by module, the session stack's modules as one unit of work."""
+    if config.getoption("dist", None) != "loadscope":
+        return None
+    from tests.support.scheduling import StackScheduling
+
+    return StackScheduling(config, log)
 
 
 def pytest_configure(config: pytest.Config) -> None:

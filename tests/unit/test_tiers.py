@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import tiers
+from tests.support import scheduling, tiers
 from tests.support.tiers import Collected, missing_markers
 
 FAST = Collected(
@@ -90,3 +90,27 @@ def test_every_slow_tier_is_registered_and_excluded_from_make_unit() -> None:
     found = re.search(r"^SLOW_TIERS := (.*)$", makefile, re.MULTILINE)
     assert found is not None, "the Makefile defines SLOW_TIERS, the markers `make unit` excludes"
     assert set(found[1].split()) == set(tiers.SLOW)
+
+
+def test_the_modules_make_slow_runs_on_one_stack_are_those_whose_tests_use_it(
+    tmp_path: Path,
+) -> None:
+    # given every test of the suite as collected, and which of them reach the session's stack
+    collected = _collection(tmp_path)
+    on_stack = {test.path for test in collected if scheduling.STACK_FIXTURES & set(test.fixtures)}
+    without = {
+        test.path for test in collected if not scheduling.STACK_FIXTURES & set(test.fixtures)
+    }
+    # then the scheduler's list names exactly their modules, each wholly on the stack
+    assert on_stack == scheduling.STACK_MODULES
+    assert on_stack & without == set(), "a module mixes tests on the stack with tests off it"
+
+
+def test_the_stacks_modules_are_one_unit_of_work_and_every_other_module_its_own() -> None:
+    assert {
+        scheduling.scope_of("tests/e2e/test_pipeline.py::test_a"),
+        scheduling.scope_of("tests/infra/test_topology.py::test_b[thumbnailer]"),
+    } == {scheduling.STACK_SCOPE}
+    assert scheduling.scope_of("tests/infra/test_least_privilege.py::test_c") == (
+        "tests/infra/test_least_privilege.py"
+    )

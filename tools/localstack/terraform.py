@@ -5,7 +5,10 @@ The same ``.tf`` files serve AWS and the local stack; only configuration differs
 * provider installation: with a filesystem mirror (``$TF_PROVIDER_MIRROR`` or /opt/tf-plugins)
   a CLI config (.local/terraformrc) installs hashicorp/aws from it and everything else directly;
   ``TF_PLUGIN_CACHE_DIR`` (.local/plugin-cache) makes every root link the same provider instead
-  of copying ~700 MB into each;
+  of copying ~700 MB into each. Filling that cache is not safe concurrently (two inits unpacking
+  the provider fail with "failed to create directory ... file exists"), so an init that may fill
+  it holds a lock on it (:func:`plugin_cache_lock`), across processes: the stack's bring-up, the
+  least-privilege plans and the test workers may init at the same time;
 * the local stack: ``AWS_ENDPOINT_URL`` and dummy credentials for the provider, ``TF_VAR_*`` for
   the local environment, and the roots' own S3 backend pointed at the moto server;
 * AWS: the caller's credentials and ``infra/backends/<env>.s3.tfbackend``.
@@ -27,6 +30,8 @@ for Terraform 1.x, and how each is handled here (no call needed a subprocess fal
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -199,6 +204,38 @@ def environment(env: Mapping[str, str]) -> Iterator[None]:
 # --- running terraform -------------------------------------------------------------------------
 
 
+@contextmanager
+def plugin_cache_lock(env: Mapping[str, str], root: Root) -> Iterator[None]:
+    """Hold the plugin cache's lock around an init that may fill the cache.
+
+    An init links from the cache what the root's lock file names once some init with the same
+    lock file has succeeded (a marker in the cache, named by the lock file's digest, says so);
+    until then, and for a root with no lock file, the init may unpack the provider into the cache,
+    and runs alone (``flock``: other processes wait, their inits then only link).
+    """
+    cache = env.get("TF_PLUGIN_CACHE_DIR")
+    lock_file = root.directory / ".terraform.lock.hcl"
+    if not cache:
+        yield
+        return
+    marker = None
+    if lock_file.is_file():
+        digest = hashlib.sha256(lock_file.read_bytes()).hexdigest()[:16]
+        marker = Path(cache) / f".filled-{digest}"
+        if marker.is_file():
+            yield
+            return
+    Path(cache).mkdir(parents=True, exist_ok=True)
+    with (Path(cache) / ".lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+            if marker is not None:
+                marker.touch()  # only after a successful init: the cache holds what it names
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 @dataclass
 class Run:
     """What one terraform command did."""
@@ -264,7 +301,8 @@ class RootRunner:
 
     def init(self, backend_config: Sequence[str]) -> Run:
         # -reconfigure (python-terraform's default): the backend file is regenerated per stack.
-        return self._check(self._run("init", backend_config=list(backend_config), stream=False))
+        with plugin_cache_lock(self.env, self.root):
+            return self._check(self._run("init", backend_config=list(backend_config), stream=False))
 
     def apply(self, plan_file: Path | None = None) -> Run:
         args = (str(plan_file),) if plan_file else ()
