@@ -71,7 +71,8 @@ UNIT_WORKERS ?= 2
 # The slow tier on two workers too, shared by module, with every module on the session's one
 # local stack in a single unit of work that one worker runs in order (tests/support/scheduling.py):
 # most of that tier waits (the provider's waits, real queues), so the other worker's plans, moto
-# servers and generated-service tests run meanwhile.
+# servers and generated-service tests run meanwhile. SLOW_WORKERS=3 (more cores) gives the deploy
+# tests a second stack of their own; SLOW_WORKERS=0 runs the tier in one process.
 SLOW_WORKERS ?= 2
 PUBLISHED_DIR := test-artifacts/published-events
 PUBLISHED_CONTRACT := tests/contract/test_published_events.py

@@ -551,11 +551,13 @@ def png(
     exif: bytes | None = None,
     icc_profile: bytes | None = None,
     image: Image.Image | None = None,
+    compress_level: int = 6,
 ) -> bytes:
     """A PNG of :func:`photo` (or ``image``) in ``mode``.
 
     Modes: "RGB", "RGBA" (alpha: a soft left-to-right ramp), "L", "LA", "P" (adaptive palette;
     with transparency of index 0), "I;16" (16-bit grey) and "RGB;16" (16-bit per channel colour).
+    ``compress_level`` is zlib's (Pillow's default, 6; 1 writes a large picture 4x faster).
     """
     picture = image if image is not None else photo(width, height, seed=seed)
     params = _metadata(exif, icc_profile)
@@ -575,7 +577,7 @@ def png(
         picture = grey.point(lambda value: value * 257, "I").convert("I;16")
     else:
         picture = picture.convert(mode)
-    return encode(picture, "PNG", **params)
+    return encode(picture, "PNG", compress_level=compress_level, **params)
 
 
 def webp(
@@ -689,9 +691,22 @@ def heic(
     EXIF orientation becomes the file's ``irot``/``imir`` transforms (which decoders apply) and
     the EXIF copy keeps the value; the pixels are stored as the sensor saw them.
     """
+    if image is None:  # x265 is slow: the same picture is encoded once per process
+        return _heic_of_photo(width, height, seed, quality, exif, icc_profile)
+    return _heic(image, quality, exif, icc_profile)
+
+
+@lru_cache(maxsize=32)
+def _heic_of_photo(
+    width: int, height: int, seed: int, quality: int, exif: bytes | None, icc: bytes | None
+) -> bytes:
+    return _heic(photo(width, height, seed=seed), quality, exif, icc)
+
+
+def _heic(image: Image.Image, quality: int, exif: bytes | None, icc_profile: bytes | None) -> bytes:
     import pillow_heif
 
-    picture = (image if image is not None else photo(width, height, seed=seed)).convert("RGB")
+    picture = image.convert("RGB")
     heif = pillow_heif.from_pillow(picture)
     params: dict[str, Any] = {"quality": quality}
     if exif is not None:
@@ -770,6 +785,7 @@ def png_oriented(
     height: int = 32,
     seed: int = 0,
     image: Image.Image | None = None,
+    compress_level: int = 6,
 ) -> bytes:
     """A PNG (of :func:`photo`, or ``image``) whose orientation lives ``where``.
 
@@ -777,7 +793,7 @@ def png_oriented(
     write it), "raw-profile" (ImageMagick's "Raw profile type exif" zTXt) or "xmp" (an iTXt
     "XML:com.adobe.xmp" with tiff:Orientation).
     """
-    body = png(width, height, seed=seed, image=image)
+    body = png(width, height, seed=seed, image=image, compress_level=compress_level)
     exif = _orientation_exif(orientation)
     if where == "early-exif":
         chunk = _png_chunk(b"eXIf", exif)
@@ -800,6 +816,7 @@ def png_oriented(
     return body[:at] + chunk + body[at:]
 
 
+@lru_cache(maxsize=4)  # several test modules build it at import, for their parameters
 def png_text_bomb(inflated: int = 64 * 1024 * 1024) -> bytes:
     """A small, sound PNG with a zTXt chunk that inflates to ``inflated`` bytes of text.
 

@@ -106,11 +106,36 @@ def test_the_modules_make_slow_runs_on_one_stack_are_those_whose_tests_use_it(
     assert on_stack & without == set(), "a module mixes tests on the stack with tests off it"
 
 
-def test_the_stacks_modules_are_one_unit_of_work_and_every_other_module_its_own() -> None:
-    assert {
-        scheduling.scope_of("tests/e2e/test_pipeline.py::test_a"),
-        scheduling.scope_of("tests/infra/test_topology.py::test_b[thumbnailer]"),
-    } == {scheduling.STACK_SCOPE}
-    assert scheduling.scope_of("tests/infra/test_least_privilege.py::test_c") == (
+def test_on_two_workers_the_stacks_modules_are_one_unit_and_the_others_their_own() -> None:
+    on_stack = {
+        scheduling.scope_of(f"{module}::test_a", workers=2) for module in scheduling.STACK_MODULES
+    }
+    assert on_stack == {scheduling.STACK_SCOPE}
+    assert scheduling.scope_of("tests/infra/test_least_privilege.py::test_c", workers=2) == (
         "tests/infra/test_least_privilege.py"
     )
+
+
+def test_with_a_worker_per_stack_and_one_more_the_deploys_get_a_stack_of_their_own() -> None:
+    workers = scheduling.SEPARATE_STACKS_FROM
+    assert workers == 3
+    assert scheduling.scope_of("tests/infra/test_topology.py::test_b[x]", workers) == (
+        "local-stack-deploys"
+    )
+    assert scheduling.scope_of("tests/e2e/test_pipeline.py::test_a", workers) == "local-stack"
+    assert scheduling.scope_of("tests/infra/test_least_privilege.py::test_c", workers) == (
+        "tests/infra/test_least_privilege.py"
+    )
+
+
+def test_the_stacks_units_are_queued_before_every_module_whatever_the_collection_order() -> None:
+    queue = scheduling.StacksFirst()
+    for scope in ("tests/browser/test_placeholder.py", "local-stack", "tests/infra/test_static.py"):
+        queue[scope] = {}
+    queue["local-stack-deploys"] = {}
+    assert list(queue) == [
+        "local-stack-deploys",
+        "local-stack",
+        "tests/browser/test_placeholder.py",
+        "tests/infra/test_static.py",
+    ]
