@@ -77,9 +77,15 @@ SLOW_WORKERS ?= 2
 PUBLISHED_DIR := test-artifacts/published-events
 PUBLISHED_CONTRACT := tests/contract/test_published_events.py
 
-test: setup ## Run the whole suite: `make unit`, then `make slow` (contract, runtime, infrastructure, end to end, browser)
+# With PYTEST_ARGS (a path, -k, ...) `make test` is one plain pytest run of what they select: each
+# tier alone may select nothing, and the published-events contract needs the service tests' events.
+test: setup ## Run the whole suite: `make unit`, then `make slow` (contract, runtime, infrastructure, end to end, browser) [PYTEST_ARGS=...: one pytest run]
+ifeq ($(strip $(PYTEST_ARGS)),)
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory slow
+else
+	$(BIN)/pytest $(PYTEST_ARGS)
+endif
 
 unit: setup ## Fast tier: no terraform, stack, browser, moto server or network (< 30 s)
 	rm -rf $(PUBLISHED_DIR)

@@ -14,9 +14,10 @@ request: the policies Terraform writes are deployed as written, and only AWS enf
 And browser uploads behave as on S3 (:mod:`tools.runtime.moto_patches`, ``install_s3_post``):
 form POSTs checked against their policy, answered with ``x-amz-version-id``, CORS from the
 bucket's rules only. S3's events reach every EventBridge rule, archives' included, and schedule
-rules match no event (:func:`archive_s3_events`). Above all, it serves one request at a time
-(``install_serial``): plain moto is not atomic under concurrent requests, and the local runtime
-makes many.
+rules match no event (:func:`archive_s3_events`). Setting a queue's redrive policy keeps its
+policy (:func:`keep_queue_policy_when_other_attributes_are_set`). Above all, it serves one
+request at a time (``install_serial``): plain moto is not atomic under concurrent requests, and
+the local runtime makes many.
 Its state survives a stop (:mod:`tools.localstack.snapshot`): loaded at start, saved on SIGTERM
 and on SIGUSR1 when ``$MEDIA_MOTO_SNAPSHOT_DIR`` names a folder.
 
@@ -125,6 +126,31 @@ def archive_s3_events() -> None:
     models.Rule.send_to_targets = send_to_targets  # type: ignore[assignment,method-assign]
 
 
+def keep_queue_policy_when_other_attributes_are_set() -> None:
+    """``SetQueueAttributes`` changes the attributes it names only: a queue keeps its policy.
+
+    moto sets a queue's policy to whatever each call carries, so setting any other attribute
+    dropped it: the redrive policy, which the service module sets as a resource of its own once
+    both queues exist, left every service queue without the policy Terraform had just created it
+    with. On AWS the policy stays. Locally, every plan of a service root showed that policy to be
+    added again, and every deploy set it again and waited the provider's 25 s for it.
+    """
+    from moto.sqs import models
+
+    original = models.Queue._set_attributes
+    if getattr(original, "_media_pipeline_patch", False):
+        return
+
+    def _set_attributes(self: Any, attributes: dict[str, Any], now: float | None = None) -> None:
+        kept = getattr(self, "policy", None)  # None on create: the policy is not set up yet
+        original(self, attributes, now)
+        if "Policy" not in attributes and kept is not None:
+            self.policy = kept
+
+    _set_attributes._media_pipeline_patch = True  # type: ignore[attr-defined]
+    models.Queue._set_attributes = _set_attributes  # type: ignore[method-assign]
+
+
 def keep_state_across_restarts() -> None:
     """Restore the snapshot of ``$MEDIA_MOTO_SNAPSHOT_DIR`` now; save it on SIGTERM/SIGUSR1."""
     configured = os.environ.get(snapshot.DIR_VARIABLE)
@@ -161,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     disable_builtin_sqs_poller()
     skip_conditions_moto_cannot_evaluate()
     archive_s3_events()
+    keep_queue_policy_when_other_attributes_are_set()
     # browser uploads: POST policies, x-amz-version-id, the bucket's CORS only
     moto_patches.install_s3_post()
     keep_state_across_restarts()  # after the patches: restored objects meet the patched classes
