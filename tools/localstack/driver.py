@@ -291,6 +291,7 @@ def up(*, apply: bool = False) -> int:
         plan_seconds = inited[root_id].seconds.get("plan", 0.0)
         result.seconds["apply"] = result.seconds.get("apply", 0.0) + plan_seconds
     _raise_failures(list(results.values()))
+    _remove_stray_mappings(moto.endpoint, [r.id for r in services])
     # What the stack is now built from (the zips as just built), and its state saved with it.
     warm.record(directory, warm.fingerprint([r.id for r in services], LOCAL_VARIABLES))
     saved = request_snapshot(moto)
@@ -393,6 +394,70 @@ def _s3(endpoint: str) -> Any:
         aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
     )
+
+
+def _lambda(endpoint: str) -> Any:
+    import boto3
+
+    return boto3.client(
+        "lambda",
+        endpoint_url=endpoint,
+        region_name=LOCAL_REGION,
+        aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    )
+
+
+def stray_mappings(
+    states: Sequence[Mapping[str, Any]], mappings: Sequence[Mapping[str, Any]]
+) -> list[Mapping[str, Any]]:
+    """The event source mappings no state holds that repeat one a state holds.
+
+    ``CreateEventSourceMapping`` is not idempotent: a create the provider sends again (its SDK
+    retries a request whose answer it did not get, which a loaded machine has made happen once
+    during a bring-up) leaves a second mapping of the same queue and function that no state
+    knows, and the function then has two pollers. AWS refuses such a second mapping; moto makes
+    it. Mappings of other pairs (made by hand, or by a root outside this stack) are not strays.
+    """
+    known: dict[str, tuple[str, str]] = {}
+    for state in states:
+        for resource in state.get("resources", []):
+            if resource.get("mode") != "managed":
+                continue
+            if resource.get("type") != "aws_lambda_event_source_mapping":
+                continue
+            for instance in resource.get("instances", []):
+                values = instance.get("attributes", {})
+                pair = (values.get("function_arn", ""), values.get("event_source_arn", ""))
+                known[values.get("uuid") or values.get("id", "")] = pair
+    pairs = set(known.values())
+    return [
+        mapping
+        for mapping in mappings
+        if mapping["UUID"] not in known
+        and (mapping.get("FunctionArn"), mapping.get("EventSourceArn")) in pairs
+    ]
+
+
+def _remove_stray_mappings(endpoint: str, roots: Sequence[str]) -> None:
+    """Delete the :func:`stray_mappings` of the stack, saying which."""
+    s3, lam = _s3(endpoint), _lambda(endpoint)
+    states = [
+        json.load(s3.get_object(Bucket=STATE_BUCKET, Key=f"{root}/terraform.tfstate")["Body"])
+        for root in roots
+    ]
+    mappings = [
+        mapping
+        for page in lam.get_paginator("list_event_source_mappings").paginate()
+        for mapping in page["EventSourceMappings"]
+    ]
+    for stray in stray_mappings(states, mappings):
+        lam.delete_event_source_mapping(UUID=stray["UUID"])
+        print(
+            f"  repaired   removed a second event source mapping of "
+            f"{stray['FunctionArn'].rsplit(':', 1)[-1]} on {stray['EventSourceArn']} that no "
+            "Terraform state holds (most likely a create sent twice)"
+        )
 
 
 def _count_resources(endpoint: str, root_id: str) -> int:
