@@ -291,7 +291,7 @@ def up(*, apply: bool = False) -> int:
         plan_seconds = inited[root_id].seconds.get("plan", 0.0)
         result.seconds["apply"] = result.seconds.get("apply", 0.0) + plan_seconds
     _raise_failures(list(results.values()))
-    _remove_stray_mappings(moto.endpoint, [r.id for r in services])
+    _remove_stray_mappings(moto, [r.id for r in services])
     # What the stack is now built from (the zips as just built), and its state saved with it.
     warm.record(directory, warm.fingerprint([r.id for r in services], LOCAL_VARIABLES))
     saved = request_snapshot(moto)
@@ -396,18 +396,6 @@ def _s3(endpoint: str) -> Any:
     )
 
 
-def _lambda(endpoint: str) -> Any:
-    import boto3
-
-    return boto3.client(
-        "lambda",
-        endpoint_url=endpoint,
-        region_name=LOCAL_REGION,
-        aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-    )
-
-
 def stray_mappings(
     states: Sequence[Mapping[str, Any]], mappings: Sequence[Mapping[str, Any]]
 ) -> list[Mapping[str, Any]]:
@@ -439,13 +427,10 @@ def stray_mappings(
     ]
 
 
-def _remove_stray_mappings(endpoint: str, roots: Sequence[str]) -> None:
+def _remove_stray_mappings(moto: Stack, roots: Sequence[str]) -> None:
     """Delete the :func:`stray_mappings` of the stack, saying which."""
-    s3, lam = _s3(endpoint), _lambda(endpoint)
-    states = [
-        json.load(s3.get_object(Bucket=STATE_BUCKET, Key=f"{root}/terraform.tfstate")["Body"])
-        for root in roots
-    ]
+    lam = moto.client("lambda")
+    states = [moto.state(root) for root in roots]
     mappings = [
         mapping
         for page in lam.get_paginator("list_event_source_mappings").paginate()

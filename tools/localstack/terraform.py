@@ -213,20 +213,21 @@ def plugin_cache_lock(env: Mapping[str, str], root: Root) -> Iterator[None]:
     until then, and for a root with no lock file, the init may unpack the provider into the cache,
     and runs alone (``flock``: other processes wait, their inits then only link).
     """
-    cache = env.get("TF_PLUGIN_CACHE_DIR")
-    lock_file = root.directory / ".terraform.lock.hcl"
-    if not cache:
+    configured = env.get("TF_PLUGIN_CACHE_DIR")
+    if not configured:
         yield
         return
+    cache = Path(configured)
+    lock_file = root.directory / ".terraform.lock.hcl"
     marker = None
     if lock_file.is_file():
         digest = hashlib.sha256(lock_file.read_bytes()).hexdigest()[:16]
-        marker = Path(cache) / f".filled-{digest}"
+        marker = cache / f".filled-{digest}"
         if marker.is_file():
             yield
             return
-    Path(cache).mkdir(parents=True, exist_ok=True)
-    with (Path(cache) / ".lock").open("a") as lock:
+    cache.mkdir(parents=True, exist_ok=True)
+    with (cache / ".lock").open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield
