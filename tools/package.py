@@ -10,6 +10,9 @@ variable). They are pinned to the versions the test suite runs (``requirements/d
 constraints file) and cached in ``build/cache/deps/<arch>-<hash>`` so a rebuild is a zip away. The
 runtime already provides boto3 and botocore, so those and whatever only they need are left out.
 
+A zip is not built again when nothing it is made from changed: ``<zip>.inputs`` beside it holds the
+digest of its entries' names and bytes and of the bytecode compiler, and the zip's own SHA-256.
+
 The zip is deterministic: entries sorted, every timestamp 1980-01-01, every mode 0644; building
 twice gives the same bytes, and so the same ``source_code_hash``.
 
@@ -542,19 +545,70 @@ def build(
     destination = (output_dir or root / "build" / "lambda") / f"{name}.zip"
     files = artifact_files(service, deps)
     python = lambda_interpreter()
+    inputs = inputs_digest(files, deps, python)
+    built = _built_from(destination, inputs)
+    if built is not None:
+        return Artifact(name, destination, arch, destination.stat().st_size, built)
+    _inputs_file(destination).unlink(missing_ok=True)
     if python is None:
         print(f"{name}: no python{LAMBDA_PYTHON} found: the zip carries sources only (no bytecode)")
         write_zip(files, destination)
     else:
         with tempfile.TemporaryDirectory(prefix="bytecode-") as staging:
             write_zip(with_bytecode(files, Path(staging), python), destination)
+    sha256 = sha256_of(destination)
+    recorded = _inputs_file(destination)
+    temporary = recorded.with_name(f".{recorded.name}-{os.getpid()}")
+    temporary.write_text(f"{inputs} {sha256}\n")
+    os.replace(temporary, recorded)
     return Artifact(
         service=name,
         path=destination,
         architecture=arch,
         size=destination.stat().st_size,
-        sha256=sha256_of(destination),
+        sha256=sha256,
     )
+
+
+# --- not building what is already built ------------------------------------------------------
+
+
+def inputs_digest(files: Mapping[str, Path], deps: Path, python: Path | None) -> str:
+    """What a zip is made from: its entries' names and bytes, and the bytecode compiler.
+
+    The dependency tree is named by its cache folder, whose name is already the digest of what
+    was installed there (:func:`dependencies`), so only the project's own files are read.
+    """
+    digest = hashlib.sha256()
+    compiler = "sources only" if python is None else str(python.resolve())
+    for part in (_RECIPE, compiler, deps.resolve().as_posix()):
+        digest.update(part.encode() + b"\0")
+    deps_prefix = deps.resolve()
+    for name in sorted(files):
+        path = files[name]
+        digest.update(name.encode() + b"\0")
+        if not path.resolve().is_relative_to(deps_prefix):
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def _inputs_file(destination: Path) -> Path:
+    return destination.with_name(destination.name + ".inputs")
+
+
+def _built_from(destination: Path, inputs: str) -> str | None:
+    """The zip's SHA-256 when ``destination`` is the zip of exactly ``inputs``, else None.
+
+    ``<zip>.inputs`` records the inputs' digest and the zip's SHA-256 when it is written; a zip
+    changed or replaced since then no longer has that SHA-256 and is built again.
+    """
+    try:
+        recorded, sha256 = _inputs_file(destination).read_text().split()
+    except (OSError, ValueError):
+        return None
+    if recorded != inputs or not destination.is_file() or sha256_of(destination) != sha256:
+        return None
+    return sha256
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -67,6 +67,44 @@ def test_the_zip_ignores_file_times_and_checkout_location(
     assert copy.sha256 == artifacts["indexer"].sha256
 
 
+def _indexer_checkout(tmp_path: Path) -> Path:
+    checkout = tmp_path / "checkout"
+    for part in ("shared/media_shared", "schemas", "requirements", "services/indexer"):
+        shutil.copytree(REPO / part, checkout / part, ignore=shutil.ignore_patterns("__pycache__"))
+    return checkout
+
+
+def test_an_unchanged_service_is_not_built_again_and_a_changed_one_is(tmp_path: Path) -> None:
+    # given the indexer built once from a checkout of its own
+    checkout = _indexer_checkout(tmp_path)
+    first = package.build("indexer", root=checkout, output_dir=tmp_path / "out")
+    written = first.path.stat().st_mtime_ns
+    # when it is built again with nothing changed
+    again = package.build("indexer", root=checkout, output_dir=tmp_path / "out")
+    # then the zip is the one already there, not written again
+    assert again == first
+    assert again.path.stat().st_mtime_ns == written
+    # when one of its sources changes
+    logic = checkout / "services" / "indexer" / "indexer" / "logic.py"
+    logic.write_text(logic.read_text() + "\n# changed\n")
+    changed = package.build("indexer", root=checkout, output_dir=tmp_path / "out")
+    # then it is built again, with the change in it
+    assert changed.sha256 != first.sha256
+    with zipfile.ZipFile(changed.path) as archive:
+        assert archive.read("indexer/logic.py").endswith(b"# changed\n")
+
+
+def test_a_zip_changed_since_it_was_built_is_built_again(tmp_path: Path) -> None:
+    # given the indexer built, then its zip overwritten by something else
+    checkout = _indexer_checkout(tmp_path)
+    first = package.build("indexer", root=checkout, output_dir=tmp_path / "out")
+    first.path.write_bytes(b"PK\x05\x06" + bytes(18))
+    # when it is built again from the same sources
+    again = package.build("indexer", root=checkout, output_dir=tmp_path / "out")
+    # then the zip is the real one again
+    assert again.sha256 == first.sha256 == hashlib.sha256(again.path.read_bytes()).hexdigest()
+
+
 @pytest.mark.parametrize("service", SERVICES)
 def test_entries_are_sorted_with_fixed_times_and_modes(
     service: str, artifacts: dict[str, Artifact]

@@ -42,7 +42,7 @@ import signal
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -247,11 +247,11 @@ def up(*, apply: bool = False) -> int:
             for chain in (pending[i::chains] for i in range(chains))
             if chain
         ]
-        # Meanwhile, here: build the artifacts (nothing needs them until the services apply).
-        for root in services:
-            assert root.service is not None
-            artifacts[root.id] = package.build(root.service)
-        marks.append(("artifacts built", time.monotonic() - started))
+        # Meanwhile, on a thread: build the artifacts (nothing needs them until the services
+        # apply; an unchanged one is not built again), while the platform's apply starts.
+        builder = ThreadPoolExecutor(max_workers=1)
+        building = builder.submit(_build_artifacts, services, marks, started)
+        builder.shutdown(wait=False)
         planned = planning.result()
         inited.setdefault(platform.id, planned)
         _raise_failures([planned])
@@ -274,6 +274,7 @@ def up(*, apply: bool = False) -> int:
         # (its slowest resources, e.g. lifecycle rules, concern no service).
         _await_parameters(moto.endpoint, parameters.parameters, platform_apply)
         marks.append(("platform parameters published", time.monotonic() - started))
+        artifacts.update(building.result())
         applies: dict[str, Future[Result]] = {
             root.id: pool.submit(
                 run_job,
@@ -302,9 +303,23 @@ def up(*, apply: bool = False) -> int:
             f"  snapshot   {saved['bytes'] / 1e6:.1f} MB in {saved['seconds']:.1f} s "
             "(`make stop` then `make up` starts warm)"
         )
-    print("\n  timeline: " + ", ".join(f"{label} {at:.1f} s" for label, at in marks))
+    print(
+        "\n  timeline: "
+        + ", ".join(f"{label} {at:.1f} s" for label, at in sorted(marks, key=lambda m: m[1]))
+    )
     print("  (service roots are applied once the platform's SSM parameters exist)")
     return 0
+
+
+def _build_artifacts(
+    services: Sequence[Root], marks: list[tuple[str, float]], started: float
+) -> dict[str, package.Artifact]:
+    built = {}
+    for root in services:
+        assert root.service is not None
+        built[root.id] = package.build(root.service)
+    marks.append(("artifacts built", time.monotonic() - started))
+    return built
 
 
 def _why_apply(
