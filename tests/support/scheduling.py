@@ -5,12 +5,12 @@
 fixtures, such as the least-privilege plans, are built once), except the modules whose tests use
 the session's local stack (``pipeline``, tests/conftest.py, per worker process):
 
-* on two workers (the default: this machine's two cores) they form one unit, ``local-stack``,
-  which one worker runs in collection order on the run's one stack while the other worker takes
-  every other module;
-* on three workers or more, the deploys (:data:`STACK_SCOPES`) are a unit of their own, on a
-  second stack brought up by the worker that takes them: they spend most of their time in the
-  AWS provider's waits, beside the rest instead of after it.
+* on two workers they form one unit, ``local-stack``, which one worker runs in collection order
+  on the run's one stack while the other worker takes every other module;
+* on three workers or more (the default, on this machine's two cores: the stacks' tests mostly
+  wait), the deploys (:data:`STACK_SCOPES`) are a unit of their own, on a second stack brought
+  up by the worker that takes them: they spend most of their time in the AWS provider's waits,
+  beside the rest instead of after it.
 
 The stacks' units are queued first (they are the longest). xdist's own ``--dist loadgroup`` (the
 ``xdist_group`` marker) cannot do this here: pytest-xdist 3.8 marks a group by rewriting
