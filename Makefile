@@ -88,7 +88,7 @@ else
 	$(BIN)/pytest $(PYTEST_ARGS)
 endif
 
-unit: setup ## Fast tier: no terraform, stack, browser, moto server or network (< 30 s)
+unit: setup ## Fast tier: no terraform, stack, browser, moto server or network (about 35 s on two cores)
 	rm -rf $(PUBLISHED_DIR)
 	MEDIA_PUBLISHED_DIR=$(PUBLISHED_DIR) $(BIN)/pytest -m "$(UNIT_MARKEXPR)" -n $(UNIT_WORKERS) --deselect $(PUBLISHED_CONTRACT) $(PYTEST_ARGS)
 	MEDIA_PUBLISHED_DIR=$(PUBLISHED_DIR) $(BIN)/pytest -q $(PUBLISHED_CONTRACT)
