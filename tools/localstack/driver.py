@@ -417,10 +417,11 @@ def stray_mappings(
     """The event source mappings no state holds that repeat one a state holds.
 
     ``CreateEventSourceMapping`` is not idempotent: a create the provider sends again (its SDK
-    retries a request whose answer it did not get, which a loaded machine has made happen once
-    during a bring-up) leaves a second mapping of the same queue and function that no state
-    knows, and the function then has two pollers. AWS refuses such a second mapping; moto makes
-    it. Mappings of other pairs (made by hand, or by a root outside this stack) are not strays.
+    retries a request whose answer it did not get, which a loaded machine has made happen during
+    a bring-up and during a new service's local deploy) leaves a second mapping of the same
+    queue and function that no state knows, and the function then has two pollers. AWS refuses
+    such a second mapping; moto makes it. Mappings of other pairs (made by hand, or by a root
+    outside this stack) are not strays.
     """
     known: dict[str, tuple[str, str]] = {}
     for state in states:
@@ -705,6 +706,8 @@ def plan_or_deploy(service: str | None, environment: str | None, local: bool, ap
             # The stack no longer is what the last `make up` built: the next one applies.
             warm.forget(target.stack.directory)
         runner.apply(plan_file)
+        if target.stack is not None and root.service:
+            _remove_stray_mappings(target.stack, [root.id])  # as `make up` does
     elif apply:
         print("nothing to apply")
     return 0
