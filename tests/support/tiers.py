@@ -19,6 +19,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -90,10 +91,21 @@ def missing_markers(test: Collected) -> list[str]:
     return problems
 
 
-def _imports(path: Path) -> set[str]:
-    """The modules a Python file imports, and the names it imports from them."""
+def _statements(body: Sequence[ast.AST]) -> Iterator[ast.AST]:
+    """Every statement of ``body``, and of the blocks nested in it (an import is a statement, so
+    the expressions, most of a module's nodes, need no visit)."""
+    for statement in body:
+        yield statement
+        for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+            nested = getattr(statement, field, None)
+            if isinstance(nested, list):
+                yield from _statements(nested)
+
+
+def _imports(source: str) -> set[str]:
+    """The modules a Python module's source imports, and the names it imports from them."""
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in _statements(ast.parse(source).body):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module:
@@ -105,7 +117,9 @@ def _imports(path: Path) -> set[str]:
 def describe(item: pytest.Item, sources: dict[Path, tuple[str, ...]]) -> Collected:
     path = Path(str(item.path)).resolve()
     if path not in sources:
-        imported = _imports(path) if path.suffix == ".py" and path.is_file() else set()
+        text = path.read_text(encoding="utf-8") if path.suffix == ".py" and path.is_file() else ""
+        # A module that names none of SOURCES imports none of them: most need no parse at all.
+        imported = _imports(text) if any(name in text for name in SOURCES) else set()
         sources[path] = tuple(name for name in SOURCES if name in imported)
     try:
         relative = path.relative_to(REPO).as_posix()

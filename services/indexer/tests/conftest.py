@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any
 
+import boto3
 import pytest
 
 from indexer.logic import Indexer, IndexStore
@@ -93,6 +94,39 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
     with media_account(SERVICE, monkeypatch, kind=Aws) as account:
         create_index_table(account.dynamodb)
         yield account
+
+
+_WRITTEN: dict[tuple[str, str], list[dict[str, Any]]] = {}
+
+
+@pytest.fixture
+def index_once(
+    aws: Aws, request: pytest.FixtureRequest
+) -> Callable[[str, Callable[[], None]], None]:
+    """``index_once(name, deliver)``: the index table as ``deliver()`` leaves it.
+
+    The first test of a module (in each xdist worker) to ask for ``name`` has ``deliver()`` send
+    its facts to the real indexer, and keeps the records that wrote; every later one gets those
+    records put back in the order they were written, not the facts again (a dozen facts cost half
+    a second on moto, for each of some thirty tests that only read the records). The facts, their
+    times and the clock are fixed, so delivering them again would write the same records.
+    """
+
+    def build(name: str, deliver: Callable[[], None]) -> None:
+        key = (request.module.__name__, name)
+        written = _WRITTEN.get(key)
+        if written is None:
+            deliver()
+            # a client of its own: the test's may refuse a Scan (the read side must not scan)
+            reader = boto3.client("dynamodb", region_name=REGION)
+            pages = reader.get_paginator("scan").paginate(TableName=aws.table)
+            _WRITTEN[key] = [item for page in pages for item in page["Items"]]
+            return
+        for start in range(0, len(written), 25):
+            batch = [{"PutRequest": {"Item": item}} for item in written[start : start + 25]]
+            aws.dynamodb.batch_write_item(RequestItems={aws.table: batch})
+
+    return build
 
 
 @pytest.fixture(scope="session")

@@ -40,15 +40,20 @@ def index(
     make_indexer: Callable[..., Indexer],
     catalog: SchemaCatalog,
     make_facts: Callable[[str], Any],
+    index_once: Callable[[str, Callable[[], None]], None],
 ) -> AssetIndex:
     indexer = make_indexer()
-    for asset, (make, model, taken_at, last) in ASSETS.items():
-        facts = make_facts(asset)
-        exif = {**EXIF, "make": make, "model": model, "taken_at": taken_at}
-        deliver(indexer, catalog, facts.ingested(time="2026-11-23T09:00:00.000Z"))
-        deliver(indexer, catalog, facts.metadata(time="2026-11-23T09:00:00.500Z", exif=exif))
-        deliver(indexer, catalog, facts.thumbnails(time=last))
-    deliver(indexer, catalog, make_facts(PENDING).ingested())
+
+    def deliver_all() -> None:
+        for asset, (make, model, taken_at, last) in ASSETS.items():
+            facts = make_facts(asset)
+            exif = {**EXIF, "make": make, "model": model, "taken_at": taken_at}
+            deliver(indexer, catalog, facts.ingested(time="2026-11-23T09:00:00.000Z"))
+            deliver(indexer, catalog, facts.metadata(time="2026-11-23T09:00:00.500Z", exif=exif))
+            deliver(indexer, catalog, facts.thumbnails(time=last))
+        deliver(indexer, catalog, make_facts(PENDING).ingested())
+
+    index_once("index", deliver_all)
 
     def no_scan(**kwargs: Any) -> None:
         raise AssertionError("the query side must never scan the table")

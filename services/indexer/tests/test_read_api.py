@@ -63,21 +63,30 @@ def deliver(
 
 @pytest.fixture
 def gallery(
-    aws: Any, deliver: Callable[[dict[str, Any]], None], make_facts: Callable[[str], Any]
+    aws: Any,
+    deliver: Callable[[dict[str, Any]], None],
+    make_facts: Callable[[str], Any],
+    index_once: Callable[[str, Callable[[], None]], None],
 ) -> Gallery:
     """Three indexed assets (updated one after the other), one pending, one rejected."""
     aws.s3.create_bucket(Bucket=DERIVED)
-    for number, asset in enumerate(("a" * 32, "b" * 32, "c" * 32)):
-        facts = make_facts(asset)
-        deliver(facts.ingested(time="2026-11-23T09:00:00.000Z", owner=USER))
-        deliver(facts.metadata(time="2026-11-23T09:00:00.500Z"))
-        deliver(
-            facts.thumbnails(time=f"2026-11-23T10:00:0{number}.000Z", renditions=renditions(asset))
-        )
-    deliver(make_facts("d" * 32).ingested(owner=USER))
-    deliver(make_facts("e" * 32).rejected(owner=USER))
-    uploaded = asset_id(UPLOADS, UPLOAD_KEY, UPLOAD_VERSION)
-    deliver(make_facts(uploaded).ingested(owner=USER))
+
+    def deliver_all() -> None:
+        for number, asset in enumerate(("a" * 32, "b" * 32, "c" * 32)):
+            facts = make_facts(asset)
+            deliver(facts.ingested(time="2026-11-23T09:00:00.000Z", owner=USER))
+            deliver(facts.metadata(time="2026-11-23T09:00:00.500Z"))
+            deliver(
+                facts.thumbnails(
+                    time=f"2026-11-23T10:00:0{number}.000Z", renditions=renditions(asset)
+                )
+            )
+        deliver(make_facts("d" * 32).ingested(owner=USER))
+        deliver(make_facts("e" * 32).rejected(owner=USER))
+        uploaded = asset_id(UPLOADS, UPLOAD_KEY, UPLOAD_VERSION)
+        deliver(make_facts(uploaded).ingested(owner=USER))
+
+    index_once("gallery", deliver_all)
 
     def no_scan(**_: Any) -> None:
         raise AssertionError("the read API must never scan the table")
