@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytest
@@ -244,18 +246,18 @@ def test_an_unreadable_exif_block_is_skipped_not_fatal() -> None:
 
 
 @pytest.mark.parametrize(
-    ("data", "expected"),
+    ("make", "expected"),
     [
-        (images.png(mode="I;16"), ("png", "I;16", 16)),
-        (images.png(mode="RGB;16"), ("png", "RGB", 16)),
-        (images.png(mode="RGBA"), ("png", "RGBA", 8)),
-        (images.png(mode="P"), ("png", "P", 8)),
-        (images.jpeg(mode="CMYK"), ("jpeg", "CMYK", 8)),
-        (images.jpeg(mode="L"), ("jpeg", "L", 8)),
-        (images.webp(), ("webp", "RGB", 8)),
-        (images.webp(alpha=True, lossless=True), ("webp", "RGBA", 8)),
-        (images.tiff(), ("tiff", "RGB", 8)),
-        (images.tiff(mode="CMYK"), ("tiff", "CMYK", 8)),
+        (partial(images.png, mode="I;16"), ("png", "I;16", 16)),
+        (partial(images.png, mode="RGB;16"), ("png", "RGB", 16)),
+        (partial(images.png, mode="RGBA"), ("png", "RGBA", 8)),
+        (partial(images.png, mode="P"), ("png", "P", 8)),
+        (partial(images.jpeg, mode="CMYK"), ("jpeg", "CMYK", 8)),
+        (partial(images.jpeg, mode="L"), ("jpeg", "L", 8)),
+        (images.webp, ("webp", "RGB", 8)),
+        (partial(images.webp, alpha=True, lossless=True), ("webp", "RGBA", 8)),
+        (images.tiff, ("tiff", "RGB", 8)),
+        (partial(images.tiff, mode="CMYK"), ("tiff", "CMYK", 8)),
     ],
     ids=[
         "png16-grey",
@@ -270,8 +272,11 @@ def test_an_unreadable_exif_block_is_skipped_not_fatal() -> None:
         "tiff-cmyk",
     ],
 )
-def test_format_mode_and_bit_depth(data: bytes, expected: tuple[str, str, int]) -> None:
-    found = extract(data)
+def test_format_mode_and_bit_depth(
+    make: Callable[[], bytes], expected: tuple[str, str, int]
+) -> None:
+    # (each file is made by the test that reads it, not by every worker collecting the module)
+    found = extract(make())
 
     assert (found.format, found.mode, found.bit_depth) == expected
     assert (found.animated, found.frame_count) == (False, 1)
