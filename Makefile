@@ -69,9 +69,10 @@ prerequisites: $(BIN)/.installed
 SLOW_TIERS := infra e2e browser runtime network
 SLOW_MARKEXPR := $(subst $(eval) , or ,$(strip $(SLOW_TIERS)))
 UNIT_MARKEXPR := not ($(SLOW_MARKEXPR))
-# Two workers (pytest-xdist, this machine's two cores). The published-events contract
-# (tests/contract/test_published_events.py) re-validates what every service test published: the
-# workers write it to PUBLISHED_DIR and the contract runs after them, in a process of its own.
+# Two workers (pytest-xdist, this machine's two cores); one that is done steals tests from the
+# other (--dist worksteal: the last slow tests no longer leave a core idle). The published-events
+# contract (tests/contract/test_published_events.py) re-validates what every service test
+# published: the workers write it to PUBLISHED_DIR and the contract runs after them, alone.
 UNIT_WORKERS ?= 2
 # The slow tier on three workers, shared by module (tests/support/scheduling.py): one runs every
 # module on the session's local stack in order, one the deploy tests on a second stack, the third
@@ -93,9 +94,9 @@ else
 	$(BIN)/pytest $(PYTEST_ARGS)
 endif
 
-unit: setup ## Fast tier: no terraform, stack, browser, moto server or network (about 35 s on two cores)
+unit: setup ## Fast tier: no terraform, stack, browser, moto server or network (28-31 s on two cores)
 	rm -rf $(PUBLISHED_DIR)
-	MEDIA_PUBLISHED_DIR=$(PUBLISHED_DIR) $(BIN)/pytest -m "$(UNIT_MARKEXPR)" -n $(UNIT_WORKERS) --deselect $(PUBLISHED_CONTRACT) $(PYTEST_ARGS)
+	MEDIA_PUBLISHED_DIR=$(PUBLISHED_DIR) $(BIN)/pytest -m "$(UNIT_MARKEXPR)" -n $(UNIT_WORKERS) --dist worksteal --deselect $(PUBLISHED_CONTRACT) $(PYTEST_ARGS)
 	MEDIA_PUBLISHED_DIR=$(PUBLISHED_DIR) $(BIN)/pytest -q $(PUBLISHED_CONTRACT)
 
 slow: setup ## The rest of `make test` after `make unit`: every test `make unit` leaves out
