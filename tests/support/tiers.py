@@ -19,7 +19,6 @@ from __future__ import annotations
 import ast
 import json
 import os
-from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -91,21 +90,10 @@ def missing_markers(test: Collected) -> list[str]:
     return problems
 
 
-def _statements(body: Sequence[ast.AST]) -> Iterator[ast.AST]:
-    """Every statement of ``body``, and of the blocks nested in it (an import is a statement, so
-    the expressions, most of a module's nodes, need no visit)."""
-    for statement in body:
-        yield statement
-        for field in ("body", "orelse", "finalbody", "handlers", "cases"):
-            nested = getattr(statement, field, None)
-            if isinstance(nested, list):
-                yield from _statements(nested)
-
-
 def _imports(source: str) -> set[str]:
     """The modules a Python module's source imports, and the names it imports from them."""
     found: set[str] = set()
-    for node in _statements(ast.parse(source).body):
+    for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module:

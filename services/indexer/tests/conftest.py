@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any
 
-import boto3
 import pytest
 
 from indexer.logic import Indexer, IndexStore
@@ -24,6 +23,7 @@ from tests.support.aws import (
     REGION,
     FakeLambdaContext,
     MediaAccount,
+    client,
     handler_loader,
     lambda_env,
     media_account,
@@ -118,7 +118,7 @@ def index_once(
         if written is None:
             deliver()
             # a client of its own: the test's may refuse a Scan (the read side must not scan)
-            reader = boto3.client("dynamodb", region_name=REGION)
+            reader = client("dynamodb")
             pages = reader.get_paginator("scan").paginate(TableName=aws.table)
             _WRITTEN[key] = [item for page in pages for item in page["Items"]]
             return
